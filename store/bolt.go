@@ -1,0 +1,200 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// rootBucket holds one nested bucket per user, keyed by note id. UUIDv7 ids
+// sort by creation time, so the reverse key order is newest first.
+var rootBucket = []byte("notes")
+
+// Bolt is the embedded store: one bbolt file on local disk. bbolt
+// serialises writers, so it is safe for concurrent use; a write that
+// fails is rolled back whole.
+type Bolt struct {
+	db *bolt.DB
+}
+
+// NewBolt prepares an open bbolt database for notes. The caller opens it
+// (with Options.Timeout, so a file held by another process is an error and
+// not a hang) and closes it.
+func NewBolt(db *bolt.DB) (*Bolt, error) {
+	err := db.Update(func(tx *bolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(rootBucket)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bolt create bucket: %w", err)
+	}
+	return &Bolt{db: db}, nil
+}
+
+// Create implements routes.NoteStore.
+func (b *Bolt) Create(ctx context.Context, n Note) (Note, error) {
+	if err := ctx.Err(); err != nil {
+		return Note{}, err
+	}
+	if n.UserID == "" || n.NoteID == "" {
+		return Note{}, errors.New("bolt create note: empty user or note id")
+	}
+	v, err := json.Marshal(n)
+	if err != nil {
+		return Note{}, fmt.Errorf("bolt encode note %s: %w", n.NoteID, err)
+	}
+	err = b.db.Update(func(tx *bolt.Tx) error {
+		ub, err := tx.Bucket(rootBucket).CreateBucketIfNotExists([]byte(n.UserID))
+		if err != nil {
+			return err
+		}
+		if ub.Get([]byte(n.NoteID)) != nil {
+			return ErrConflict
+		}
+		return ub.Put([]byte(n.NoteID), v)
+	})
+	if err != nil {
+		return Note{}, fmt.Errorf("bolt create note %s: %w", n.NoteID, err)
+	}
+	return n, nil
+}
+
+// Get implements routes.NoteStore.
+func (b *Bolt) Get(ctx context.Context, userID, noteID string) (Note, error) {
+	if err := ctx.Err(); err != nil {
+		return Note{}, err
+	}
+	var n Note
+	err := b.db.View(func(tx *bolt.Tx) error {
+		v := userBucketGet(tx, userID, noteID)
+		if v == nil {
+			return ErrNotFound
+		}
+		return json.Unmarshal(v, &n)
+	})
+	if err != nil {
+		return Note{}, fmt.Errorf("bolt get note %s: %w", noteID, err)
+	}
+	return n, nil
+}
+
+// List implements routes.NoteStore.
+func (b *Bolt) List(ctx context.Context, userID string, limit int, cursor string) (Page, error) {
+	if err := ctx.Err(); err != nil {
+		return Page{}, err
+	}
+	if limit <= 0 {
+		return Page{}, fmt.Errorf("bolt list: limit %d must be positive", limit)
+	}
+	var after string
+	if cursor != "" {
+		var err error
+		if after, err = decodeCursor(userID, cursor); err != nil {
+			return Page{}, err
+		}
+	}
+	page := Page{Notes: []Note{}}
+	err := b.db.View(func(tx *bolt.Tx) error {
+		ub := tx.Bucket(rootBucket).Bucket([]byte(userID))
+		if ub == nil {
+			return nil
+		}
+		c := ub.Cursor()
+		var k, v []byte
+		if after == "" {
+			k, v = c.Last()
+		} else {
+			// Seek lands on after itself, or on the next larger key when
+			// after has been deleted since; either way step back once.
+			if k, _ = c.Seek([]byte(after)); k == nil {
+				k, v = c.Last()
+			} else {
+				k, v = c.Prev()
+			}
+		}
+		for ; k != nil; k, v = c.Prev() {
+			if len(page.Notes) == limit {
+				page.Next = encodeCursor(userID, page.Notes[limit-1].NoteID)
+				return nil
+			}
+			var n Note
+			if err := json.Unmarshal(v, &n); err != nil {
+				return fmt.Errorf("decode note %s: %w", k, err)
+			}
+			page.Notes = append(page.Notes, n)
+		}
+		return nil
+	})
+	if err != nil {
+		return Page{}, fmt.Errorf("bolt list notes: %w", err)
+	}
+	return page, nil
+}
+
+// Update implements routes.NoteStore: it replaces content and attachment
+// and sets UpdatedAt, never creating a note.
+func (b *Bolt) Update(ctx context.Context, n Note) (Note, error) {
+	if err := ctx.Err(); err != nil {
+		return Note{}, err
+	}
+	var updated Note
+	err := b.db.Update(func(tx *bolt.Tx) error {
+		v := userBucketGet(tx, n.UserID, n.NoteID)
+		if v == nil {
+			return ErrNotFound
+		}
+		if err := json.Unmarshal(v, &updated); err != nil {
+			return err
+		}
+		updated.Content = n.Content
+		updated.Attachment = n.Attachment
+		updated.UpdatedAt = n.UpdatedAt
+		nv, err := json.Marshal(updated)
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(rootBucket).Bucket([]byte(n.UserID)).Put([]byte(n.NoteID), nv)
+	})
+	if err != nil {
+		return Note{}, fmt.Errorf("bolt update note %s: %w", n.NoteID, err)
+	}
+	return updated, nil
+}
+
+// Delete implements routes.NoteStore and returns the note as it was.
+func (b *Bolt) Delete(ctx context.Context, userID, noteID string) (Note, error) {
+	if err := ctx.Err(); err != nil {
+		return Note{}, err
+	}
+	var old Note
+	err := b.db.Update(func(tx *bolt.Tx) error {
+		v := userBucketGet(tx, userID, noteID)
+		if v == nil {
+			return ErrNotFound
+		}
+		if err := json.Unmarshal(v, &old); err != nil {
+			return err
+		}
+		return tx.Bucket(rootBucket).Bucket([]byte(userID)).Delete([]byte(noteID))
+	})
+	if err != nil {
+		return Note{}, fmt.Errorf("bolt delete note %s: %w", noteID, err)
+	}
+	return old, nil
+}
+
+// userBucketGet returns the stored value of one note, or nil. The value is
+// only valid inside tx.
+func userBucketGet(tx *bolt.Tx, userID, noteID string) []byte {
+	if userID == "" || noteID == "" || len(noteID) > bolt.MaxKeySize {
+		return nil
+	}
+	ub := tx.Bucket(rootBucket).Bucket([]byte(userID))
+	if ub == nil {
+		return nil
+	}
+	return ub.Get([]byte(noteID))
+}
