@@ -45,4 +45,3 @@ func TestBoltSurvivesReopen(t *testing.T) {
 		t.Fatalf("after reopen Get = %+v, %v", got, err)
 	}
 }
-
