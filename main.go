@@ -1,0 +1,195 @@
+// Command notes-api serves the notes API: as an AWS Lambda function behind
+// API Gateway when AWS_LAMBDA_RUNTIME_API is set, otherwise as a local
+// HTTP server on 127.0.0.1. Configuration comes from the environment, read
+// here and nowhere else.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/scratch-notes/notes-api/routes"
+	"github.com/scratch-notes/notes-api/store"
+)
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	if err := run(os.Getenv, log); err != nil {
+		fmt.Fprintln(os.Stderr, "notes-api:", err)
+		os.Exit(1)
+	}
+}
+
+// config is the environment, parsed and checked.
+type config struct {
+	lambda      bool // AWS_LAMBDA_RUNTIME_API is set
+	samLocal    bool // AWS_SAM_LOCAL=true: sam local, dev identities apply
+	port        int
+	notesDB     string
+	notesTable  string
+	devIdentity string
+	cors        routes.CORS
+}
+
+// loadConfig reads the environment through getenv. A bad value is an error
+// that names its variable.
+func loadConfig(getenv func(string) string) (config, error) {
+	c := config{
+		lambda:      getenv("AWS_LAMBDA_RUNTIME_API") != "",
+		port:        3000,
+		notesDB:     getenv("NOTES_DB"),
+		notesTable:  getenv("NOTES_TABLE"),
+		devIdentity: getenv("DEV_IDENTITY_ID"),
+		cors:        routes.CORS{MaxAge: 600},
+	}
+	var err error
+	if c.samLocal, err = parseBool(getenv, "AWS_SAM_LOCAL", false); err != nil {
+		return c, err
+	}
+	if c.cors.AllowCredentials, err = parseBool(getenv, "CORS_ALLOW_CREDENTIALS", false); err != nil {
+		return c, err
+	}
+	if v := getenv("PORT"); v != "" {
+		if c.port, err = strconv.Atoi(v); err != nil || c.port < 1 || c.port > 65535 {
+			return c, fmt.Errorf("PORT=%q: want a port number from 1 to 65535", v)
+		}
+	}
+	if v := getenv("CORS_MAX_AGE"); v != "" {
+		if c.cors.MaxAge, err = strconv.Atoi(v); err != nil || c.cors.MaxAge < 0 {
+			return c, fmt.Errorf("CORS_MAX_AGE=%q: want a whole number of seconds, 0 or more", v)
+		}
+	}
+	if v := getenv("CORS_ALLOWED_ORIGINS"); v != "" {
+		for _, o := range strings.Split(v, ",") {
+			o = strings.TrimSpace(o)
+			if err := routes.ValidateOrigin(o); err != nil {
+				return c, fmt.Errorf("CORS_ALLOWED_ORIGINS: %w", err)
+			}
+			c.cors.AllowedOrigins = append(c.cors.AllowedOrigins, o)
+		}
+	}
+	if c.notesDB == "" {
+		c.notesDB = "notes.db"
+		if c.lambda {
+			c.notesDB = "/tmp/notes.db" // the only writable place in Lambda
+		}
+	}
+	if c.notesTable != "" {
+		return c, errors.New("NOTES_TABLE: the DynamoDB store is not available in this build; unset it to use the embedded store")
+	}
+	return c, nil
+}
+
+func parseBool(getenv func(string) string, name string, def bool) (bool, error) {
+	v := getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%s=%q: want true or false", name, v)
+	}
+	return b, nil
+}
+
+// openBolt opens the embedded store's file, failing fast when another
+// process holds it.
+func openBolt(path string) (*bolt.DB, *store.Bolt, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, nil, fmt.Errorf("NOTES_DB=%s is in use by another process (is another notes-api running?)", path)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("NOTES_DB=%s: %w", path, err)
+	}
+	s, err := store.NewBolt(db)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return db, s, nil
+}
+
+// newHandler builds the API for a configuration.
+func newHandler(c config, notes routes.NoteStore, log *slog.Logger) (http.Handler, error) {
+	mode := routes.IdentityLocal
+	if c.lambda && !c.samLocal {
+		mode = routes.IdentityDeployed
+	}
+	h, err := routes.New(routes.Config{
+		Notes:       notes,
+		Logger:      log,
+		CORS:        c.cors,
+		Identity:    mode,
+		DevIdentity: c.devIdentity,
+	})
+	if errors.Is(err, routes.ErrCredentialsWithWildcard) {
+		return nil, fmt.Errorf("CORS_ALLOW_CREDENTIALS=true with CORS_ALLOWED_ORIGINS=%q: %w", strings.Join(c.cors.AllowedOrigins, ","), err)
+	}
+	return h, err
+}
+
+func run(getenv func(string) string, log *slog.Logger) error {
+	c, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	db, notes, err := openBolt(c.notesDB)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	h, err := newHandler(c, notes, log)
+	if err != nil {
+		return err
+	}
+
+	if c.lambda {
+		lambda.StartWithOptions(newGateway(h, log), lambda.WithEnableSIGTERM(func() { db.Close() }))
+		return nil
+	}
+	return serve(c.port, h, log)
+}
+
+// serve runs the local HTTP server until SIGINT or SIGTERM, then lets the
+// requests in flight finish.
+func serve(port int, h http.Handler, log *slog.Logger) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return fmt.Errorf("PORT=%d: %w", port, err)
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	log.Info("listening", "addr", "http://"+ln.Addr().String())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdownCtx)
+}

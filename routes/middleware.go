@@ -1,0 +1,153 @@
+package routes
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/awslabs/aws-lambda-go-api-proxy/core"
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+)
+
+type ctxKey int
+
+const (
+	requestIDKey ctxKey = iota
+	userIDKey
+)
+
+func requestIDFrom(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}
+
+// gatewayRequestID is API Gateway's own request id, when the request came
+// through the Lambda adapter.
+func gatewayRequestID(ctx context.Context) string {
+	if gw, ok := core.GetAPIGatewayContextFromContext(ctx); ok {
+		return gw.RequestID
+	}
+	if gw, ok := core.GetAPIGatewayV2ContextFromContext(ctx); ok {
+		return gw.RequestID
+	}
+	return ""
+}
+
+// withRequestID gives every request an id (API Gateway's when deployed)
+// and puts it on every response, before anything else can answer.
+func (s *Server) withRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := gatewayRequestID(r.Context())
+		if id == "" {
+			id = uuid.NewString()
+		}
+		w.Header().Set("X-Request-Id", id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
+	})
+}
+
+// statusWriter remembers what was answered, for the log line.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += n
+	return n, err
+}
+
+// logRequests writes one line per request: no bodies, no headers.
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		// A route context made here is the one chi fills in, so the
+		// matched pattern is readable after the router has run.
+		rctx := chi.NewRouteContext()
+		r = r.WithContext(context.WithValue(r.Context(), chi.RouteCtxKey, rctx))
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		s.log.InfoContext(r.Context(), "request",
+			"request_id", requestIDFrom(r.Context()),
+			"method", r.Method,
+			"route", rctx.RoutePattern(),
+			"status", sw.status,
+			"duration_ms", float64(time.Since(start).Microseconds())/1000,
+			"bytes", sw.bytes,
+		)
+	})
+}
+
+// normalizeHeaders undoes what the Lambda adapter does to headers before
+// CORS and the handlers read them: the v2 adapter splits a comma-separated
+// Access-Control-Request-Headers into several values, of which go-chi/cors
+// reads only the first; and the adapter's context headers, which a client
+// can forge, are dropped so nothing can ever trust them.
+func normalizeHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if v := r.Header.Values("Access-Control-Request-Headers"); len(v) > 1 {
+			r.Header.Set("Access-Control-Request-Headers", strings.Join(v, ","))
+		}
+		r.Header.Del(core.APIGwContextHeader)
+		r.Header.Del(core.APIGwStageVarsHeader)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// recoverPanic turns a panicking handler into a 500 answer. It runs inside
+// the CORS middleware, so that answer carries the CORS headers.
+func (s *Server) recoverPanic(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if p := recover(); p != nil {
+				s.log.ErrorContext(r.Context(), "panic", "request_id", requestIDFrom(r.Context()),
+					"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				s.writeError(w, r, fmt.Errorf("panic: %v", p))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// handleNotFound answers a path the API does not have.
+func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
+	s.writeError(w, r, errorf(http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
+}
+
+// handleMethodNotAllowed answers a known path with a method it lacks,
+// listing the methods it has in Allow. A plain OPTIONS (not a CORS
+// preflight, which never gets here) is answered with that list.
+func (s *Server) handleMethodNotAllowed(mux *chi.Mux) http.HandlerFunc {
+	candidates := []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete}
+	return func(w http.ResponseWriter, r *http.Request) {
+		var allow []string
+		for _, m := range candidates {
+			if mux.Match(chi.NewRouteContext(), m, r.URL.Path) {
+				allow = append(allow, m)
+			}
+		}
+		if r.Method == http.MethodOptions {
+			w.Header().Set("Allow", strings.Join(append(allow, http.MethodOptions), ", "))
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		s.writeError(w, r, errorf(http.StatusMethodNotAllowed, "method %s is not allowed on %s", r.Method, r.URL.Path))
+	}
+}

@@ -1,0 +1,212 @@
+package routes
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/scratch-notes/notes-api/store"
+)
+
+const (
+	maxContentBytes    = 256 << 10
+	maxAttachmentBytes = 1024
+	maxListLimit       = 1000
+	// maxNoteIDBytes bounds a path id; longer ids cannot exist.
+	maxNoteIDBytes = 256
+)
+
+// notePayload is what a client may send for a note; the server owns every
+// other field.
+type notePayload struct {
+	Content    *string `json:"content"`
+	Attachment *string `json:"attachment"`
+}
+
+func (p notePayload) validate() error {
+	if p.Content == nil {
+		return errorf(http.StatusBadRequest, "content is required: a string")
+	}
+	if len(*p.Content) > maxContentBytes {
+		return errorf(http.StatusRequestEntityTooLarge, "content is larger than %d KiB", maxContentBytes>>10)
+	}
+	if p.Attachment != nil {
+		return validateAttachment(*p.Attachment)
+	}
+	return nil
+}
+
+// validateAttachment keeps a key inside the caller's private/<identityId>/
+// prefix: relative, with no way to climb out of it.
+func validateAttachment(a string) error {
+	switch {
+	case a == "":
+		return errorf(http.StatusBadRequest, "attachment must be null or a non-empty key")
+	case len(a) > maxAttachmentBytes:
+		return errorf(http.StatusBadRequest, "attachment is longer than %d bytes", maxAttachmentBytes)
+	case !utf8.ValidString(a) || strings.ContainsFunc(a, unicode.IsControl):
+		return errorf(http.StatusBadRequest, "attachment must not contain control characters")
+	case strings.HasPrefix(a, "/"):
+		return errorf(http.StatusBadRequest, "attachment must be a key relative to your folder, not start with /")
+	}
+	for _, seg := range strings.Split(a, "/") {
+		if seg == ".." {
+			return errorf(http.StatusBadRequest, "attachment must not contain a .. segment")
+		}
+	}
+	return nil
+}
+
+// noteID is the {id} of the path; one that no note can have is not found.
+func noteID(r *http.Request) (string, error) {
+	id := chi.URLParam(r, "id")
+	if id == "" || len(id) > maxNoteIDBytes {
+		return "", fmt.Errorf("path id of %d bytes: %w", len(id), store.ErrNotFound)
+	}
+	return id, nil
+}
+
+// handleNoteCreate handles POST /notes.
+func (s *Server) handleNoteCreate(w http.ResponseWriter, r *http.Request) {
+	var p notePayload
+	if err := decodeJSON(w, r, &p); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := p.validate(); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	id, err := s.newID()
+	if err != nil {
+		s.writeError(w, r, fmt.Errorf("new note id: %w", err))
+		return
+	}
+	n, err := s.notes.Create(r.Context(), store.Note{
+		UserID:     userIDFrom(r.Context()),
+		NoteID:     id,
+		Content:    *p.Content,
+		Attachment: p.Attachment,
+		CreatedAt:  s.now().UnixMilli(),
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/notes/"+n.NoteID)
+	s.writeJSON(w, r, http.StatusCreated, n)
+}
+
+// handleNoteList handles GET /notes.
+func (s *Server) handleNoteList(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit := 0
+	if q.Has("limit") {
+		n, err := strconv.Atoi(q.Get("limit"))
+		if err != nil || n < 1 || n > maxListLimit {
+			s.writeError(w, r, errorf(http.StatusBadRequest, "limit must be a whole number from 1 to %d", maxListLimit))
+			return
+		}
+		limit = n
+	}
+	cursor := q.Get("cursor")
+	if q.Has("cursor") && cursor == "" {
+		s.writeError(w, r, errorf(http.StatusBadRequest, "cursor is empty: leave it out to start at the newest note"))
+		return
+	}
+	user := userIDFrom(r.Context())
+
+	if limit > 0 {
+		page, err := s.notes.List(r.Context(), user, limit, cursor)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if page.Next != "" {
+			w.Header().Set("X-Next-Cursor", page.Next)
+		}
+		s.writeJSON(w, r, http.StatusOK, page.Notes)
+		return
+	}
+
+	// Without a limit, every note: follow the store's pages to the end.
+	notes := []store.Note{}
+	for {
+		page, err := s.notes.List(r.Context(), user, maxListLimit, cursor)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		notes = append(notes, page.Notes...)
+		if page.Next == "" {
+			break
+		}
+		cursor = page.Next
+	}
+	s.writeJSON(w, r, http.StatusOK, notes)
+}
+
+// handleNoteGet handles GET /notes/{id}.
+func (s *Server) handleNoteGet(w http.ResponseWriter, r *http.Request) {
+	id, err := noteID(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	n, err := s.notes.Get(r.Context(), userIDFrom(r.Context()), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, n)
+}
+
+// handleNoteUpdate handles PUT /notes/{id}: content and attachment are
+// replaced together, and a missing note is not created.
+func (s *Server) handleNoteUpdate(w http.ResponseWriter, r *http.Request) {
+	id, err := noteID(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var p notePayload
+	if err := decodeJSON(w, r, &p); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := p.validate(); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	n, err := s.notes.Update(r.Context(), store.Note{
+		UserID:     userIDFrom(r.Context()),
+		NoteID:     id,
+		Content:    *p.Content,
+		Attachment: p.Attachment,
+		UpdatedAt:  s.now().UnixMilli(),
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, n)
+}
+
+// handleNoteDelete handles DELETE /notes/{id}.
+func (s *Server) handleNoteDelete(w http.ResponseWriter, r *http.Request) {
+	id, err := noteID(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if _, err := s.notes.Delete(r.Context(), userIDFrom(r.Context()), id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,148 @@
+package routes
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/scratch-notes/notes-api/store"
+)
+
+// maxBodyBytes bounds every request body.
+const maxBodyBytes = 1 << 20
+
+// apiError is an error whose status and message are meant for the client.
+type apiError struct {
+	status int
+	msg    string
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+func errorf(status int, format string, args ...any) error {
+	return &apiError{status: status, msg: fmt.Sprintf(format, args...)}
+}
+
+// statusOf maps an error to the status and message a client sees. It is the
+// only place that does; anything it does not know is a 500 that names no
+// internals.
+func statusOf(err error) (int, string) {
+	var ae *apiError
+	switch {
+	case errors.As(err, &ae):
+		return ae.status, ae.msg
+	case errors.Is(err, store.ErrNotFound):
+		return http.StatusNotFound, "note not found"
+	case errors.Is(err, store.ErrBadCursor):
+		return http.StatusBadRequest, "cursor is not valid: start again without one"
+	case errors.Is(err, store.ErrConflict):
+		return http.StatusConflict, "note already exists"
+	case errors.Is(err, store.ErrUnavailable):
+		return http.StatusServiceUnavailable, "the notes store is busy: retry shortly"
+	default:
+		return http.StatusInternalServerError, "internal error"
+	}
+}
+
+// retryAfterSeconds is how long a client should wait out a busy store.
+const retryAfterSeconds = "2"
+
+// writeJSON marshals v first, so a value that cannot be encoded is a 500
+// and not half a response.
+func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		s.writeError(w, r, fmt.Errorf("encode response: %w", err))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(body, '\n'))
+}
+
+// writeError answers err as {"error": ...}; the details of an internal
+// error go to the log under the request id, never to the client.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status, msg := statusOf(err)
+	id := requestIDFrom(r.Context())
+	if status >= 500 {
+		s.log.ErrorContext(r.Context(), "request failed", "request_id", id, "status", status, "error", err.Error())
+		if status == http.StatusInternalServerError {
+			msg = fmt.Sprintf("internal error (request id %s)", id)
+		}
+	}
+	if errors.Is(err, store.ErrUnavailable) {
+		w.Header().Set("Retry-After", retryAfterSeconds)
+	}
+	body, _ := json.Marshal(map[string]string{"error": msg})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(body, '\n'))
+}
+
+// decodeJSON reads one JSON object of at most maxBodyBytes into dst,
+// refusing other content types and unknown fields.
+func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		return errorf(http.StatusUnsupportedMediaType, "Content-Type must be application/json")
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return decodeError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return decodeError(err)
+		}
+		return errorf(http.StatusBadRequest, "request body must be a single JSON object")
+	}
+	return nil
+}
+
+func decodeError(err error) error {
+	var (
+		syntax   *json.SyntaxError
+		typ      *json.UnmarshalTypeError
+		tooLarge *http.MaxBytesError
+	)
+	switch {
+	case errors.As(err, &tooLarge):
+		return errorf(http.StatusRequestEntityTooLarge, "request body is larger than %d bytes", maxBodyBytes)
+	case errors.Is(err, io.EOF):
+		return errorf(http.StatusBadRequest, "request body is empty: send a JSON object")
+	case errors.As(err, &syntax):
+		return errorf(http.StatusBadRequest, "request body is not valid JSON (at byte %d)", syntax.Offset)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return errorf(http.StatusBadRequest, "request body is not valid JSON (it ends early)")
+	case errors.As(err, &typ):
+		if typ.Field == "" {
+			return errorf(http.StatusBadRequest, "request body must be a JSON object")
+		}
+		return errorf(http.StatusBadRequest, "field %q must be %s", typ.Field, jsonKind(typ.Type.Kind().String()))
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return errorf(http.StatusBadRequest, "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
+	default:
+		return errorf(http.StatusBadRequest, "request body is not valid JSON")
+	}
+}
+
+// jsonKind names a Go kind the way a JSON client thinks of it.
+func jsonKind(kind string) string {
+	switch kind {
+	case "string", "ptr":
+		return "a string"
+	case "int", "int64", "float64":
+		return "a number"
+	case "bool":
+		return "true or false"
+	default:
+		return "of another type"
+	}
+}

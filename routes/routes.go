@@ -1,0 +1,124 @@
+// Package routes is the HTTP layer of the notes API: the chi route table,
+// CORS, identity, and JSON in and out. The same handler serves the local
+// HTTP server and the Lambda adapter.
+package routes
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+
+	"github.com/scratch-notes/notes-api/store"
+)
+
+// NoteStore keeps notes. Errors wrap store.ErrNotFound (no such note in
+// that user's partition: never created by Update), store.ErrConflict,
+// store.ErrBadCursor (a cursor this store did not issue to this user) and
+// store.ErrUnavailable (throttled or unreachable: worth retrying); anything
+// else is an internal failure.
+type NoteStore interface {
+	Create(ctx context.Context, n store.Note) (store.Note, error)
+	Get(ctx context.Context, userID, noteID string) (store.Note, error)
+	// List returns at most limit (> 0) notes newest first, continuing
+	// after cursor when it is not empty.
+	List(ctx context.Context, userID string, limit int, cursor string) (store.Page, error)
+	// Update replaces Content and Attachment and sets UpdatedAt of an
+	// existing note, and returns the whole updated note.
+	Update(ctx context.Context, n store.Note) (store.Note, error)
+	// Delete removes a note and returns it as it was.
+	Delete(ctx context.Context, userID, noteID string) (store.Note, error)
+}
+
+// IdentityMode says where the caller's identity may come from.
+type IdentityMode int
+
+const (
+	// IdentityDeployed trusts only the API Gateway request context.
+	IdentityDeployed IdentityMode = iota
+	// IdentityLocal takes the gateway identity when there is one, then the
+	// X-Dev-Identity-Id header, then Config.DevIdentity: the local server
+	// and sam local.
+	IdentityLocal
+)
+
+// Config is everything New needs; main builds it from the environment.
+type Config struct {
+	Notes       NoteStore
+	Logger      *slog.Logger
+	CORS        CORS
+	Identity    IdentityMode
+	DevIdentity string
+	// Now and NewID default to the clock and UUIDv7; tests replace them.
+	Now   func() time.Time
+	NewID func() (string, error)
+}
+
+// Server holds the dependencies of every handler.
+type Server struct {
+	notes       NoteStore
+	log         *slog.Logger
+	identity    IdentityMode
+	devIdentity string
+	now         func() time.Time
+	newID       func() (string, error)
+}
+
+// New returns the API's handler, or an error for a configuration that
+// must not serve (see CORS.validate).
+func New(cfg Config) (http.Handler, error) {
+	corsMW, err := cfg.CORS.middleware()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		notes:       cfg.Notes,
+		log:         cfg.Logger,
+		identity:    cfg.Identity,
+		devIdentity: cfg.DevIdentity,
+		now:         cfg.Now,
+		newID:       cfg.NewID,
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.newID == nil {
+		s.newID = newUUIDv7
+	}
+	if s.devIdentity == "" {
+		s.devIdentity = "local-user"
+	}
+
+	r := chi.NewRouter()
+	r.Use(corsMW, s.recoverPanic)
+	r.NotFound(s.handleNotFound)
+	r.MethodNotAllowed(s.handleMethodNotAllowed(r))
+
+	r.Group(func(r chi.Router) {
+		r.Use(s.requireIdentity)
+		r.Post("/notes", s.handleNoteCreate)
+		r.Get("/notes", s.handleNoteList)
+		r.Get("/notes/{id}", s.handleNoteGet)
+		r.Put("/notes/{id}", s.handleNoteUpdate)
+		r.Delete("/notes/{id}", s.handleNoteDelete)
+		r.Post("/billing", s.handleBilling)
+	})
+
+	// Request ids, logs and the header fixes wrap the router, so that
+	// the preflights go-chi/cors answers itself carry them too.
+	return s.withRequestID(s.logRequests(normalizeHeaders(r))), nil
+}
+
+func newUUIDv7() (string, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return "", err
+	}
+	return id.String(), nil
+}
