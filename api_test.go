@@ -1,0 +1,372 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/scratch-notes/notes-api/routes"
+	"github.com/scratch-notes/notes-api/store"
+)
+
+const alice, bob = "us-east-1:alice", "us-east-1:bob"
+
+func TestNoteEndpoints(t *testing.T) {
+	eachDoor(t, nil, nil, func(t *testing.T, d door) {
+		resp := d.do(t, request{method: "POST", path: "/notes", header: jsonHeader, user: alice,
+			body: `{"content":"hello world","attachment":"1603846842984-hello.jpg"}`})
+		if resp.status != http.StatusCreated {
+			t.Fatalf("POST status = %d, want 201 (%s)", resp.status, resp.body)
+		}
+		var created note
+		resp.json(t, &created)
+		if created.UserID != alice || created.Content != "hello world" || created.Attachment != "1603846842984-hello.jpg" || created.CreatedAt == 0 || created.UpdatedAt != 0 {
+			t.Fatalf("created = %+v", created)
+		}
+		if len(created.NoteID) != 36 || created.NoteID[14] != '7' {
+			t.Fatalf("noteId = %q, want a UUIDv7", created.NoteID)
+		}
+		if got, want := resp.header.Get("Location"), "/notes/"+created.NoteID; got != want {
+			t.Fatalf("Location = %q, want %q", got, want)
+		}
+		if got := resp.header.Get("Content-Type"); got != "application/json" {
+			t.Fatalf("Content-Type = %q", got)
+		}
+
+		resp = d.do(t, request{method: "GET", path: "/notes/" + created.NoteID, user: alice})
+		var got note
+		resp.json(t, &got)
+		if resp.status != http.StatusOK || got != created {
+			t.Fatalf("GET = %d %+v, want 200 %+v", resp.status, got, created)
+		}
+
+		resp = d.do(t, request{method: "GET", path: "/notes", user: alice})
+		var list []note
+		resp.json(t, &list)
+		if resp.status != http.StatusOK || len(list) != 1 || list[0] != created {
+			t.Fatalf("list = %d %s", resp.status, resp.body)
+		}
+		if resp.header.Get("X-Next-Cursor") != "" {
+			t.Fatalf("X-Next-Cursor on a complete list: %q", resp.header.Get("X-Next-Cursor"))
+		}
+
+		resp = d.do(t, request{method: "PUT", path: "/notes/" + created.NoteID, header: jsonHeader, user: alice,
+			body: `{"content":"new world"}`})
+		var updated note
+		resp.json(t, &updated)
+		if resp.status != http.StatusOK || updated.Content != "new world" || updated.Attachment != nil ||
+			updated.CreatedAt != created.CreatedAt || updated.UpdatedAt == 0 || updated.NoteID != created.NoteID {
+			t.Fatalf("PUT = %d %s; want the note with content replaced and attachment null", resp.status, resp.body)
+		}
+		if !strings.Contains(string(resp.body), `"attachment":null`) {
+			t.Fatalf("PUT body %s: attachment must be present as null", resp.body)
+		}
+
+		resp = d.do(t, request{method: "DELETE", path: "/notes/" + created.NoteID, user: alice})
+		if resp.status != http.StatusNoContent || len(resp.body) != 0 {
+			t.Fatalf("DELETE = %d %q, want 204 and no body", resp.status, resp.body)
+		}
+		resp = d.do(t, request{method: "GET", path: "/notes/" + created.NoteID, user: alice})
+		if resp.status != http.StatusNotFound {
+			t.Fatalf("GET after DELETE = %d, want 404", resp.status)
+		}
+		resp.errorMessage(t)
+
+		resp = d.do(t, request{method: "GET", path: "/notes", user: alice})
+		if resp.status != http.StatusOK || strings.TrimSpace(string(resp.body)) != "[]" {
+			t.Fatalf("empty list = %d %s, want 200 []", resp.status, resp.body)
+		}
+	})
+}
+
+func TestBillingIsNotConfigured(t *testing.T) {
+	eachDoor(t, nil, nil, func(t *testing.T, d door) {
+		resp := d.do(t, request{method: "POST", path: "/billing", header: jsonHeader, user: alice,
+			body: `{"storage":"21","source":"tok_visa"}`})
+		if resp.status != http.StatusServiceUnavailable {
+			t.Fatalf("status = %d, want 503", resp.status)
+		}
+		if got := resp.errorMessage(t); got != "billing is not configured" {
+			t.Fatalf("error = %q", got)
+		}
+	})
+}
+
+func TestUserIsolation(t *testing.T) {
+	eachDoor(t, nil, nil, func(t *testing.T, d door) {
+		a := createNote(t, d, alice, "alice's secret")
+		for _, req := range []request{
+			{method: "GET", path: "/notes/" + a.NoteID},
+			{method: "PUT", path: "/notes/" + a.NoteID, header: jsonHeader, body: `{"content":"bob was here"}`},
+			{method: "DELETE", path: "/notes/" + a.NoteID},
+		} {
+			req.user = bob
+			if resp := d.do(t, req); resp.status != http.StatusNotFound {
+				t.Fatalf("bob %s alice's note = %d, want 404", req.method, resp.status)
+			}
+		}
+		resp := d.do(t, request{method: "GET", path: "/notes", user: bob})
+		if strings.TrimSpace(string(resp.body)) != "[]" {
+			t.Fatalf("bob's list = %s, want []", resp.body)
+		}
+		resp = d.do(t, request{method: "GET", path: "/notes/" + a.NoteID, user: alice})
+		var got note
+		resp.json(t, &got)
+		if got != a {
+			t.Fatalf("alice's note after bob = %+v, want unchanged %+v", got, a)
+		}
+	})
+}
+
+func TestMissingNotes(t *testing.T) {
+	eachDoor(t, nil, nil, func(t *testing.T, d door) {
+		const id = "0193f1d2-7c3a-7def-8a01-5f7e3b2c1d4e"
+		resp := d.do(t, request{method: "PUT", path: "/notes/" + id, header: jsonHeader, user: alice, body: `{"content":"x"}`})
+		if resp.status != http.StatusNotFound {
+			t.Fatalf("PUT missing = %d, want 404", resp.status)
+		}
+		resp.errorMessage(t)
+		if resp := d.do(t, request{method: "GET", path: "/notes/" + id, user: alice}); resp.status != http.StatusNotFound {
+			t.Fatalf("GET after PUT of a missing note = %d, want 404: PUT must not create", resp.status)
+		}
+		if resp := d.do(t, request{method: "DELETE", path: "/notes/" + id, user: alice}); resp.status != http.StatusNotFound {
+			t.Fatalf("DELETE missing = %d, want 404", resp.status)
+		}
+		if resp := d.do(t, request{method: "GET", path: "/notes/" + strings.Repeat("x", 2000), user: alice}); resp.status != http.StatusNotFound {
+			t.Fatalf("GET of an overlong id = %d, want 404", resp.status)
+		}
+	})
+}
+
+func TestPagination(t *testing.T) {
+	eachDoor(t, nil, nil, func(t *testing.T, d door) {
+		var ids []string
+		for i := 0; i < 25; i++ {
+			ids = append(ids, createNote(t, d, alice, fmt.Sprint(i)).NoteID)
+		}
+		createNote(t, d, bob, "not alice's")
+
+		var got []string
+		var sizes []int
+		path := "/notes?limit=10"
+		var lastCursor string
+		for i := 0; ; i++ {
+			if i > 5 {
+				t.Fatal("pagination never ended")
+			}
+			resp := d.do(t, request{method: "GET", path: path, user: alice})
+			if resp.status != http.StatusOK {
+				t.Fatalf("GET %s = %d %s", path, resp.status, resp.body)
+			}
+			var page []note
+			resp.json(t, &page)
+			sizes = append(sizes, len(page))
+			for _, n := range page {
+				got = append(got, n.NoteID)
+			}
+			next := resp.header.Get("X-Next-Cursor")
+			if next == "" {
+				break
+			}
+			lastCursor = next
+			path = "/notes?limit=10&cursor=" + next
+		}
+		if fmt.Sprint(sizes) != "[10 10 5]" {
+			t.Fatalf("page sizes = %v, want [10 10 5]", sizes)
+		}
+		for i := range got {
+			if want := ids[len(ids)-1-i]; got[i] != want {
+				t.Fatalf("note %d = %s, want %s (newest first, no gaps or duplicates)", i, got[i], want)
+			}
+		}
+
+		resp := d.do(t, request{method: "GET", path: "/notes", user: alice})
+		var all []note
+		resp.json(t, &all)
+		if len(all) != 25 || all[0].NoteID != ids[24] {
+			t.Fatalf("GET /notes without limit = %d notes, want all 25 newest first", len(all))
+		}
+
+		tampered := []byte(lastCursor)
+		tampered[3] ^= 0x01
+		for _, q := range []string{"limit=0", "limit=1001", "limit=abc", "limit=-1", "limit=", "limit=2.5",
+			"limit=10&cursor=" + string(tampered), "cursor=not-a-cursor", "limit=10&cursor="} {
+			resp := d.do(t, request{method: "GET", path: "/notes?" + q, user: alice})
+			if resp.status != http.StatusBadRequest {
+				t.Fatalf("GET /notes?%s = %d, want 400", q, resp.status)
+			}
+			resp.errorMessage(t)
+		}
+		// A cursor is bound to its user: bob cannot continue alice's list.
+		if resp := d.do(t, request{method: "GET", path: "/notes?limit=10&cursor=" + lastCursor, user: bob}); resp.status != http.StatusBadRequest {
+			t.Fatalf("bob with alice's cursor = %d, want 400", resp.status)
+		}
+	})
+}
+
+func TestBadInput(t *testing.T) {
+	big := strings.Repeat("a", 256<<10+1)
+	huge := strings.Repeat("a", 1<<20)
+	cases := []struct {
+		name, method, body, ctype string
+		want                      int
+	}{
+		{"invalid JSON", "POST", `{"content":`, "application/json", 400},
+		{"not JSON at all", "POST", `hello`, "application/json", 400},
+		{"empty body", "POST", ``, "application/json", 400},
+		{"JSON array", "POST", `["content"]`, "application/json", 400},
+		{"two objects", "POST", `{"content":"a"}{"content":"b"}`, "application/json", 400},
+		{"content wrong type", "POST", `{"content":5}`, "application/json", 400},
+		{"attachment wrong type", "POST", `{"content":"a","attachment":{}}`, "application/json", 400},
+		{"unknown field", "POST", `{"content":"a","userId":"someone-else"}`, "application/json", 400},
+		{"missing content", "POST", `{"attachment":null}`, "application/json", 400},
+		{"null content", "POST", `{"content":null}`, "application/json", 400},
+		{"content over 256 KiB", "POST", `{"content":"` + big + `"}`, "application/json", 413},
+		{"body over 1 MiB", "POST", `{"content":"` + huge + `"}`, "application/json", 413},
+		{"text/plain", "POST", `{"content":"a"}`, "text/plain", 415},
+		{"no content type", "POST", `{"content":"a"}`, "", 415},
+		{"form", "POST", `content=a`, "application/x-www-form-urlencoded", 415},
+		{"attachment with ..", "POST", `{"content":"a","attachment":"x/../../other-user/f.jpg"}`, "application/json", 400},
+		{"attachment only ..", "POST", `{"content":"a","attachment":".."}`, "application/json", 400},
+		{"attachment leading /", "POST", `{"content":"a","attachment":"/private/x/f.jpg"}`, "application/json", 400},
+		{"attachment control char", "POST", `{"content":"a","attachment":"f\u0000.jpg"}`, "application/json", 400},
+		{"attachment empty", "POST", `{"content":"a","attachment":""}`, "application/json", 400},
+		{"attachment over 1024 bytes", "POST", `{"content":"a","attachment":"` + strings.Repeat("k", 1025) + `"}`, "application/json", 400},
+		{"PUT invalid JSON", "PUT", `{`, "application/json", 400},
+		{"PUT text/plain", "PUT", `{"content":"a"}`, "text/plain", 415},
+		{"PUT content over 256 KiB", "PUT", `{"content":"` + big + `"}`, "application/json", 413},
+		{"PUT attachment with ..", "PUT", `{"content":"a","attachment":"../f"}`, "application/json", 400},
+		{"PUT unknown field", "PUT", `{"content":"a","createdAt":1}`, "application/json", 400},
+	}
+	eachDoor(t, nil, nil, func(t *testing.T, d door) {
+		n := createNote(t, d, alice, "original")
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				path := "/notes"
+				if tc.method == "PUT" {
+					path = "/notes/" + n.NoteID
+				}
+				h := map[string]string{}
+				if tc.ctype != "" {
+					h["Content-Type"] = tc.ctype
+				}
+				resp := d.do(t, request{method: tc.method, path: path, body: tc.body, header: h, user: alice})
+				if resp.status != tc.want {
+					t.Fatalf("status = %d, want %d (%s)", resp.status, tc.want, resp.body)
+				}
+				resp.errorMessage(t)
+			})
+		}
+		// Nothing was written by any of them.
+		resp := d.do(t, request{method: "GET", path: "/notes", user: alice})
+		var list []note
+		resp.json(t, &list)
+		if len(list) != 1 || list[0] != n {
+			t.Fatalf("after bad input, notes = %s; want only the original, unchanged", resp.body)
+		}
+	})
+}
+
+func TestAcceptedInput(t *testing.T) {
+	eachDoor(t, nil, nil, func(t *testing.T, d door) {
+		for _, tc := range []struct{ name, ctype, body string }{
+			{"charset", "application/json; charset=UTF-8", `{"content":"a","attachment":null}`},
+			{"upper-case type", "Application/JSON", `{"content":"a"}`},
+			{"content exactly 256 KiB", "application/json", `{"content":"` + strings.Repeat("a", 256<<10) + `"}`},
+			{"nested key", "application/json", `{"content":"a","attachment":"2026/11/1603846842984-photo..v2.jpg"}`},
+			{"empty content", "application/json", `{"content":""}`},
+		} {
+			resp := d.do(t, request{method: "POST", path: "/notes", body: tc.body, header: map[string]string{"Content-Type": tc.ctype}, user: alice})
+			if resp.status != http.StatusCreated {
+				t.Fatalf("%s: status = %d, want 201 (%.200s)", tc.name, resp.status, resp.body)
+			}
+		}
+	})
+}
+
+func TestUnknownPathAndMethod(t *testing.T) {
+	eachDoor(t, nil, nil, func(t *testing.T, d door) {
+		resp := d.do(t, request{method: "GET", path: "/nope", user: alice})
+		if resp.status != http.StatusNotFound {
+			t.Fatalf("GET /nope = %d, want 404", resp.status)
+		}
+		resp.errorMessage(t)
+		for _, tc := range []struct{ method, path, allow string }{
+			{"DELETE", "/notes", "GET, POST"},
+			{"PATCH", "/notes/abc", "GET, PUT, DELETE"},
+			{"GET", "/billing", "POST"},
+		} {
+			resp := d.do(t, request{method: tc.method, path: tc.path, user: alice})
+			if resp.status != http.StatusMethodNotAllowed {
+				t.Fatalf("%s %s = %d, want 405", tc.method, tc.path, resp.status)
+			}
+			resp.errorMessage(t)
+			if got := resp.header.Get("Allow"); got != tc.allow {
+				t.Fatalf("%s %s: Allow = %q, want %q", tc.method, tc.path, got, tc.allow)
+			}
+		}
+	})
+}
+
+// faultyStore fails in the ways a real backend can, for the paths no real
+// server here can be made to take on demand.
+type faultyStore struct {
+	routes.NoteStore
+	fail func() error
+}
+
+func (f faultyStore) Get(ctx context.Context, userID, noteID string) (store.Note, error) {
+	if err := f.fail(); err != nil {
+		return store.Note{}, err
+	}
+	return f.NoteStore.Get(ctx, userID, noteID)
+}
+
+func (f faultyStore) List(ctx context.Context, userID string, limit int, cursor string) (store.Page, error) {
+	if err := f.fail(); err != nil {
+		return store.Page{}, err
+	}
+	return f.NoteStore.List(ctx, userID, limit, cursor)
+}
+
+func TestStoreFailures(t *testing.T) {
+	secret := "dial tcp 10.0.0.5:8000: connection refused (table arn:aws:dynamodb:secret)"
+	cases := []struct {
+		name       string
+		fail       func() error
+		want       int
+		retryAfter bool
+	}{
+		{"internal error", func() error { return errors.New(secret) }, 500, false},
+		{"unavailable", func() error { return fmt.Errorf("%s: %w", secret, store.ErrUnavailable) }, 503, true},
+		{"panic", func() error { panic(secret) }, 500, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			wrap := func(s routes.NoteStore) routes.NoteStore { return faultyStore{NoteStore: s, fail: tc.fail} }
+			eachDoor(t, nil, wrap, func(t *testing.T, d door) {
+				resp := d.do(t, request{method: "GET", path: "/notes", user: alice,
+					header: map[string]string{"Origin": "https://app.example.com"}})
+				if resp.status != tc.want {
+					t.Fatalf("status = %d, want %d", resp.status, tc.want)
+				}
+				msg := resp.errorMessage(t)
+				if strings.Contains(msg, "10.0.0.5") || strings.Contains(msg, "arn:") || strings.Contains(msg, "refused") {
+					t.Fatalf("error %q leaks internals", msg)
+				}
+				if tc.want == 500 && !strings.Contains(msg, resp.header.Get("X-Request-Id")) {
+					t.Fatalf("500 message %q does not name the request id %q", msg, resp.header.Get("X-Request-Id"))
+				}
+				if got := resp.header.Get("Retry-After") != ""; got != tc.retryAfter {
+					t.Fatalf("Retry-After present = %v, want %v", got, tc.retryAfter)
+				}
+				if resp.header.Get("Access-Control-Allow-Origin") != "*" {
+					t.Fatalf("%d answer has no CORS header: %v", resp.status, resp.header)
+				}
+			})
+		})
+	}
+}

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestConfigDefaults(t *testing.T) {
+	c := testConfig(t, nil)
+	if c.lambda || c.port != 3000 || c.notesDB != "notes.db" || c.cors.MaxAge != 600 ||
+		c.cors.AllowCredentials || len(c.cors.AllowedOrigins) != 0 {
+		t.Fatalf("defaults = %+v", c)
+	}
+	c = testConfig(t, map[string]string{"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001"})
+	if !c.lambda || c.notesDB != "/tmp/notes.db" {
+		t.Fatalf("lambda defaults = %+v, want the store in /tmp", c)
+	}
+	c = testConfig(t, map[string]string{"PORT": "8080", "CORS_MAX_AGE": "0", "CORS_ALLOWED_ORIGINS": " https://a.example.com ,http://localhost:5173", "NOTES_DB": "x.db"})
+	if c.port != 8080 || c.cors.MaxAge != 0 || strings.Join(c.cors.AllowedOrigins, " ") != "https://a.example.com http://localhost:5173" || c.notesDB != "x.db" {
+		t.Fatalf("parsed = %+v", c)
+	}
+}
+
+func TestConfigRejectsBadValues(t *testing.T) {
+	for _, tc := range []struct{ name, value string }{
+		{"PORT", "http"}, {"PORT", "0"}, {"PORT", "70000"},
+		{"CORS_MAX_AGE", "ten"}, {"CORS_MAX_AGE", "-1"},
+		{"CORS_ALLOW_CREDENTIALS", "yes please"},
+		{"AWS_SAM_LOCAL", "maybe"},
+		{"CORS_ALLOWED_ORIGINS", "app.example.com"},
+		{"CORS_ALLOWED_ORIGINS", "https://app.example.com/"},
+		{"CORS_ALLOWED_ORIGINS", "https://app.example.com/path"},
+		{"CORS_ALLOWED_ORIGINS", "ftp://app.example.com"},
+		{"CORS_ALLOWED_ORIGINS", "https://*.*.example.com"},
+		{"CORS_ALLOWED_ORIGINS", "https://app.*.com"},
+		{"CORS_ALLOWED_ORIGINS", "https://a.example.com,"},
+		{"NOTES_TABLE", "notes"},
+	} {
+		_, err := loadConfig(func(k string) string {
+			if k == tc.name {
+				return tc.value
+			}
+			return ""
+		})
+		if err == nil || !strings.Contains(err.Error(), tc.name) {
+			t.Fatalf("%s=%q: err = %v, want an error naming %s", tc.name, tc.value, err, tc.name)
+		}
+	}
+}
+
+func TestSecondProcessGetsClearError(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "notes.db")
+	db, _, err := openBolt(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	_, _, err = openBolt(path)
+	if err == nil || !strings.Contains(err.Error(), "in use by another process") {
+		t.Fatalf("second open: err = %v, want a clear in-use error", err)
+	}
+}
+
+func TestOneLogLinePerRequest(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&buf, nil))
+	h, err := newHandler(testConfig(t, nil), openTestStore(t), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := `{"content":"a secret note body"}`
+	req := httptest.NewRequest("POST", "/notes", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Signature=topsecret")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 1 {
+		t.Fatalf("log lines = %d, want 1:\n%s", len(lines), buf.String())
+	}
+	var entry map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &entry); err != nil {
+		t.Fatal(err)
+	}
+	if entry["request_id"] != rec.Header().Get("X-Request-Id") || entry["method"] != "POST" || entry["route"] != "/notes" ||
+		entry["status"] != float64(http.StatusCreated) || entry["bytes"] != float64(rec.Body.Len()) || entry["duration_ms"] == nil {
+		t.Fatalf("log entry = %v", entry)
+	}
+	if strings.Contains(buf.String(), "secret") {
+		t.Fatalf("log holds a body or a secret: %s", buf.String())
+	}
+}
