@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -273,10 +272,4 @@ func createNote(t *testing.T, d door, user, content string) note {
 	var n note
 	resp.json(t, &n)
 	return n
-}
-
-func jsonBody(v any) string {
-	var b bytes.Buffer
-	json.NewEncoder(&b).Encode(v)
-	return b.String()
 }

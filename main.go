@@ -20,6 +20,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/scratch-notes/notes-api/routes"
 	"github.com/scratch-notes/notes-api/store"
@@ -109,7 +110,7 @@ func parseBool(getenv func(string) string, name string, def bool) (bool, error) 
 // process holds it.
 func openBolt(path string) (*bolt.DB, *store.Bolt, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
-	if errors.Is(err, bolt.ErrTimeout) {
+	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, nil, fmt.Errorf("NOTES_DB=%s is in use by another process (is another notes-api running?)", path)
 	}
 	if err != nil {

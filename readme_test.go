@@ -1,0 +1,161 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// need returns the path of a program the test needs. Without it the test
+// skips loudly, or fails when CI=true: CI must have everything.
+func need(t *testing.T, program string) string {
+	t.Helper()
+	p, err := exec.LookPath(program)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is not installed, and CI=true requires it", program)
+		}
+		t.Skipf("SKIPPED: %s is not installed; this test needs it", program)
+	}
+	return p
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+)
+
+// binary builds this command once per test run.
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "notes-api-test")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		builtBin = filepath.Join(dir, "notes-api")
+		if out, err := exec.Command("go", "build", "-o", builtBin, ".").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return builtBin
+}
+
+// startBinary starts the built command as the local server, as `make run`
+// does, returning its base URL.
+func startBinary(t *testing.T, env ...string) (string, *exec.Cmd) {
+	t.Helper()
+	bin := binary(t)
+	port := freePort(t)
+	cmd := exec.Command(bin)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "PORT=" + strconv.Itoa(port),
+		"NOTES_DB=" + filepath.Join(t.TempDir(), "notes.db")}, env...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	for i := 0; ; i++ {
+		if resp, err := http.Get(base + "/notes"); err == nil {
+			resp.Body.Close()
+			return base, cmd
+		}
+		if i == 100 {
+			t.Fatal("the server did not start")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestReadmeSession runs the README's "Try it" block verbatim (but for the
+// port) against the real binary, and checks every status it promises.
+func TestReadmeSession(t *testing.T) {
+	need(t, "curl")
+	bash := need(t, "bash")
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, _ := strings.Cut(string(readme), "## Try it")
+	_, block, _ := strings.Cut(after, "```sh\n")
+	block, _, _ = strings.Cut(block, "```")
+	var want []string
+	for _, m := range regexp.MustCompile(`-> (\d{3})`).FindAllStringSubmatch(block, -1) {
+		want = append(want, m[1])
+	}
+	if len(want) < 9 {
+		t.Fatalf("found %d promised statuses in the README block, want one per endpoint", len(want))
+	}
+
+	base, _ := startBinary(t)
+	script := strings.ReplaceAll(block, "http://127.0.0.1:3000", base)
+	out, err := exec.Command(bash, "-euo", "pipefail", "-c", script).CombinedOutput()
+	if err != nil {
+		t.Fatalf("README block failed: %v\n%s", err, out)
+	}
+	var got []string
+	sc := bufio.NewScanner(strings.NewReader(string(out)))
+	for sc.Scan() {
+		if f := strings.Fields(sc.Text()); len(f) >= 2 && strings.HasPrefix(f[0], "HTTP/") {
+			got = append(got, f[1])
+		}
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("statuses = %v, README promises %v\n%s", got, want, out)
+	}
+	if !strings.Contains(string(out), "Access-Control-Allow-Headers: Authorization, Content-Type, X-Amz-Date, X-Amz-Security-Token") {
+		t.Fatalf("the preflight was not allowed:\n%s", out)
+	}
+}
+
+func TestGracefulShutdown(t *testing.T) {
+	_, cmd := startBinary(t)
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v, want 0", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the server did not stop on SIGTERM")
+	}
+}
+
+func TestStartupRefusal(t *testing.T) {
+	cmd := exec.Command(binary(t))
+	cmd.Env = []string{"CORS_ALLOW_CREDENTIALS=true", "NOTES_DB=" + filepath.Join(t.TempDir(), "n.db"), "PORT=" + strconv.Itoa(freePort(t))}
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "CORS_ALLOW_CREDENTIALS") {
+		t.Fatalf("credentials with every origin: %v %s, want a non-zero exit naming CORS_ALLOW_CREDENTIALS", err, out)
+	}
+}
