@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// The benchmarks measure what each front door adds to the same GET of one
+// note: BenchmarkGetNote/handler is the baseline, the others are compared
+// with it (ratios, same run, same machine).
+func BenchmarkGetNote(b *testing.B) {
+	log := slog.New(slog.DiscardHandler)
+	c, err := loadConfig(func(k string) string {
+		if k == "AWS_LAMBDA_RUNTIME_API" {
+			return "127.0.0.1:9001"
+		}
+		return ""
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	db, s, err := openBolt(b.TempDir() + "/notes.db")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	h, err := newHandler(c, s, log)
+	if err != nil {
+		b.Fatal(err)
+	}
+	g := newGateway(h, log)
+
+	// One note, created through the v1 door.
+	create, _ := json.Marshal(events.APIGatewayProxyRequest{HTTPMethod: "POST", Path: "/notes", Body: `{"content":"hello"}`,
+		MultiValueHeaders: map[string][]string{"Content-Type": {"application/json"}},
+		RequestContext:    events.APIGatewayProxyRequestContext{Identity: events.APIGatewayRequestIdentity{CognitoIdentityID: alice}}})
+	out, err := g.Invoke(context.Background(), create)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var resp events.APIGatewayProxyResponse
+	json.Unmarshal(out, &resp)
+	var n note
+	json.Unmarshal([]byte(resp.Body), &n)
+	if n.NoteID == "" {
+		b.Fatalf("create failed: %s", out)
+	}
+	path := "/notes/" + n.NoteID
+
+	b.Run("handler", func(b *testing.B) {
+		// The deployed handler, called directly with the gateway context
+		// the adapter would give it.
+		v1 := events.APIGatewayProxyRequest{HTTPMethod: "GET", Path: path,
+			RequestContext: events.APIGatewayProxyRequestContext{Identity: events.APIGatewayRequestIdentity{CognitoIdentityID: alice}}}
+		req, err := g.v1.EventToRequestWithContext(context.Background(), v1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK {
+				b.Fatal(rec.Code)
+			}
+		}
+	})
+	for name, ev := range map[string]any{
+		"v1-event": events.APIGatewayProxyRequest{HTTPMethod: "GET", Path: path,
+			MultiValueHeaders: map[string][]string{"Origin": {appOrigin}},
+			RequestContext:    events.APIGatewayProxyRequestContext{Identity: events.APIGatewayRequestIdentity{CognitoIdentityID: alice}}},
+		"v2-event": events.APIGatewayV2HTTPRequest{Version: "2.0", RawPath: path, Headers: map[string]string{"origin": appOrigin},
+			RequestContext: events.APIGatewayV2HTTPRequestContext{HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "GET", Path: path},
+				Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{IAM: &events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{
+					CognitoIdentity: events.APIGatewayV2HTTPRequestContextAuthorizerCognitoIdentity{IdentityID: alice}}}}},
+	} {
+		payload, _ := json.Marshal(ev)
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := g.Invoke(context.Background(), payload); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkColdStart measures what a new Lambda instance does before its
+// first answer: parse the configuration, open the store, build the
+// handler, and serve one request.
+func BenchmarkColdStart(b *testing.B) {
+	log := slog.New(slog.DiscardHandler)
+	dir := b.TempDir()
+	env := map[string]string{"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001", "NOTES_DB": dir + "/notes.db"}
+	payload, _ := json.Marshal(events.APIGatewayProxyRequest{HTTPMethod: "GET", Path: "/notes",
+		RequestContext: events.APIGatewayProxyRequestContext{Identity: events.APIGatewayRequestIdentity{CognitoIdentityID: alice}}})
+	for b.Loop() {
+		c, err := loadConfig(func(k string) string { return env[k] })
+		if err != nil {
+			b.Fatal(err)
+		}
+		db, s, err := openBolt(c.notesDB)
+		if err != nil {
+			b.Fatal(err)
+		}
+		h, err := newHandler(c, s, log)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := newGateway(h, log).Invoke(context.Background(), payload); err != nil {
+			b.Fatal(err)
+		}
+		db.Close()
+	}
+}
