@@ -5,15 +5,20 @@ GO      ?= go
 PORT    ?= 3000
 BIN     := bin
 
-.PHONY: run test build lint bench clean
+.PHONY: run run-dynamo test build lint bench clean
 
 ## run: the API on http://127.0.0.1:$(PORT), notes in ./notes.db
 run:
 	PORT=$(PORT) $(GO) run .
 
-## test: every test, with the race detector
+## run-dynamo: the API on the DynamoDB store, in dynalite on 127.0.0.1:$(DYNAMO_PORT)
+DYNAMO_PORT ?= 8000
+run-dynamo:
+	testdata/run-dynamo.sh $(DYNAMO_PORT) $(PORT)
+
+## test: every test, with the race detector, against the servers it needs
 test:
-	$(GO) test -race -count=1 ./...
+	testdata/with-services.sh $(GO) test -race -count=1 ./...
 
 ## build: the local binary in bin/
 build:
@@ -27,7 +32,7 @@ lint:
 
 ## bench: the benchmarks, each against its baseline in the same run
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	testdata/with-services.sh $(GO) test -run '^$$' -bench . -benchmem ./...
 
 clean:
 	rm -rf $(BIN) notes.db

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/scratch-notes/notes-api/routes"
 )
 
 // The benchmarks measure what each front door adds to the same GET of one
@@ -116,5 +118,60 @@ func BenchmarkColdStart(b *testing.B) {
 			b.Fatal(err)
 		}
 		db.Close()
+	}
+}
+
+// BenchmarkEndToEnd creates and reads back one note through the REST v1
+// front door, on each store: "bolt" is the baseline for "dynamo" (dynalite
+// on loopback, when make bench has started it).
+func BenchmarkEndToEnd(b *testing.B) {
+	log := slog.New(slog.DiscardHandler)
+	c, err := loadConfig(func(k string) string {
+		return map[string]string{"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001"}[k]
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	create, _ := json.Marshal(events.APIGatewayProxyRequest{HTTPMethod: "POST", Path: "/notes", Body: `{"content":"hello","attachment":null}`,
+		MultiValueHeaders: map[string][]string{"Content-Type": {"application/json"}},
+		RequestContext:    events.APIGatewayProxyRequestContext{Identity: events.APIGatewayRequestIdentity{CognitoIdentityID: alice}}})
+	for _, st := range []struct {
+		name string
+		open func(testing.TB) routes.NoteStore
+	}{
+		{"bolt", func(tb testing.TB) routes.NoteStore {
+			db, s, err := openBolt(tb.TempDir() + "/notes.db")
+			if err != nil {
+				tb.Fatal(err)
+			}
+			tb.Cleanup(func() { db.Close() })
+			return s
+		}},
+		{"dynamo", func(tb testing.TB) routes.NoteStore { s, _, _ := newTestDynamo(tb); return s }},
+	} {
+		b.Run(st.name, func(b *testing.B) {
+			h, err := newHandler(c, st.open(b), log)
+			if err != nil {
+				b.Fatal(err)
+			}
+			g := newGateway(h, log)
+			for b.Loop() {
+				out, err := g.Invoke(context.Background(), create)
+				if err != nil {
+					b.Fatal(err)
+				}
+				var resp events.APIGatewayProxyResponse
+				json.Unmarshal(out, &resp)
+				var n note
+				json.Unmarshal([]byte(resp.Body), &n)
+				get, _ := json.Marshal(events.APIGatewayProxyRequest{HTTPMethod: "GET", Path: "/notes/" + n.NoteID,
+					RequestContext: events.APIGatewayProxyRequestContext{Identity: events.APIGatewayRequestIdentity{CognitoIdentityID: alice}}})
+				out, err = g.Invoke(context.Background(), get)
+				json.Unmarshal(out, &resp)
+				if err != nil || resp.StatusCode != http.StatusOK {
+					b.Fatalf("get: %v %s", err, out)
+				}
+			}
+		})
 	}
 }

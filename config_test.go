@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -40,7 +41,6 @@ func TestConfigRejectsBadValues(t *testing.T) {
 		{"CORS_ALLOWED_ORIGINS", "https://*.*.example.com"},
 		{"CORS_ALLOWED_ORIGINS", "https://app.*.com"},
 		{"CORS_ALLOWED_ORIGINS", "https://a.example.com,"},
-		{"NOTES_TABLE", "notes"},
 	} {
 		_, err := loadConfig(func(k string) string {
 			if k == tc.name {
@@ -51,6 +51,17 @@ func TestConfigRejectsBadValues(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.name) {
 			t.Fatalf("%s=%q: err = %v, want an error naming %s", tc.name, tc.value, err, tc.name)
 		}
+	}
+}
+
+func TestDynamoNeedsRegion(t *testing.T) {
+	for _, k := range []string{"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
+	_, _, err := openStore(context.Background(), testConfig(t, map[string]string{"NOTES_TABLE": "notes"}))
+	if err == nil || !strings.Contains(err.Error(), "AWS_REGION") {
+		t.Fatalf("NOTES_TABLE without a region: err = %v, want one naming AWS_REGION", err)
 	}
 }
 

@@ -3,18 +3,24 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/scratch-notes/notes-api/routes"
+	"github.com/scratch-notes/notes-api/store"
 )
 
 // response is what a client sees, whichever front door answered.
@@ -209,16 +215,72 @@ func openTestStore(t *testing.T) routes.NoteStore {
 	return s
 }
 
-// doors returns the three front doors, each on its own fresh store and
-// configured from env like main would be, plus what it logs.
+var tableSeq atomic.Int64
+
+// openTestDynamo is the DynamoDB store on a fresh table in dynalite,
+// configured the way main configures it: NOTES_TABLE and the SDK's own
+// AWS_* variables, AWS_ENDPOINT_URL_DYNAMODB among them.
+func openTestDynamo(t *testing.T) routes.NoteStore {
+	t.Helper()
+	s, _, _ := newTestDynamo(t)
+	return s
+}
+
+// newTestDynamo is openTestDynamo with the client and table, for tests
+// that seed items directly.
+func newTestDynamo(t testing.TB) (routes.NoteStore, *dynamodb.Client, string) {
+	t.Helper()
+	ep := os.Getenv("NOTES_TEST_DYNAMODB_ENDPOINT")
+	if ep == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("NOTES_TEST_DYNAMODB_ENDPOINT is not set, and CI=true requires dynalite: run make test")
+		}
+		t.Skip("SKIPPED: no DynamoDB-compatible server; `make test` starts dynalite")
+	}
+	for k, v := range map[string]string{"AWS_ENDPOINT_URL_DYNAMODB": ep, "AWS_REGION": "us-east-1",
+		"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_SESSION_TOKEN": "",
+		"AWS_PROFILE": "", "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"} {
+		t.Setenv(k, v)
+	}
+	ctx := context.Background()
+	table := fmt.Sprintf("notes-main-%d-%d", os.Getpid(), tableSeq.Add(1))
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := dynamodb.NewFromConfig(awsCfg)
+	if err := store.CreateTable(ctx, client, table); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: &table}) })
+	c, err := loadConfig(func(k string) string { return map[string]string{"NOTES_TABLE": table}[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, closeStore, err := openStore(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { closeStore() })
+	return s, client, table
+}
+
+// doors returns the three front doors, each on its own fresh bbolt store
+// and configured from env like main would be.
 func doors(t *testing.T, env map[string]string, wrap func(routes.NoteStore) routes.NoteStore) map[string]door {
+	t.Helper()
+	return doorsOn(t, openTestStore, env, wrap)
+}
+
+// doorsOn is doors on the stores open makes.
+func doorsOn(t *testing.T, open func(*testing.T) routes.NoteStore, env map[string]string, wrap func(routes.NoteStore) routes.NoteStore) map[string]door {
 	t.Helper()
 	if wrap == nil {
 		wrap = func(s routes.NoteStore) routes.NoteStore { return s }
 	}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	local := testConfig(t, env)
-	h, err := newHandler(local, wrap(openTestStore(t)), log)
+	h, err := newHandler(local, wrap(open(t)), log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +293,7 @@ func doors(t *testing.T, env map[string]string, wrap func(routes.NoteStore) rout
 	}
 	deployed := testConfig(t, lambdaEnv)
 	gw := func() *gateway {
-		h, err := newHandler(deployed, wrap(openTestStore(t)), log)
+		h, err := newHandler(deployed, wrap(open(t)), log)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -244,10 +306,18 @@ func doors(t *testing.T, env map[string]string, wrap func(routes.NoteStore) rout
 	}
 }
 
-// eachDoor runs f as a subtest through every front door.
+// eachDoor runs f as a subtest through every front door, on the embedded
+// store and on DynamoDB (dynalite).
 func eachDoor(t *testing.T, env map[string]string, wrap func(routes.NoteStore) routes.NoteStore, f func(t *testing.T, d door)) {
-	for name, d := range doors(t, env, wrap) {
-		t.Run(name, func(t *testing.T) { f(t, d) })
+	for _, st := range []struct {
+		name string
+		open func(*testing.T) routes.NoteStore
+	}{{"bolt", openTestStore}, {"dynamo", openTestDynamo}} {
+		t.Run(st.name, func(t *testing.T) {
+			for name, d := range doorsOn(t, st.open, env, wrap) {
+				t.Run(name, func(t *testing.T) { f(t, d) })
+			}
+		})
 	}
 }
 

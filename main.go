@@ -19,11 +19,18 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/scratch-notes/notes-api/routes"
 	"github.com/scratch-notes/notes-api/store"
+)
+
+var (
+	_ routes.NoteStore = (*store.Bolt)(nil)
+	_ routes.NoteStore = (*store.Dynamo)(nil)
 )
 
 func main() {
@@ -88,9 +95,6 @@ func loadConfig(getenv func(string) string) (config, error) {
 			c.notesDB = "/tmp/notes.db" // the only writable place in Lambda
 		}
 	}
-	if c.notesTable != "" {
-		return c, errors.New("NOTES_TABLE: the DynamoDB store is not available in this build; unset it to use the embedded store")
-	}
 	return c, nil
 }
 
@@ -143,23 +147,46 @@ func newHandler(c config, notes routes.NoteStore, log *slog.Logger) (http.Handle
 	return h, err
 }
 
+// openStore returns the DynamoDB store when NOTES_TABLE is set, else the
+// embedded one, and what closes it. The AWS configuration is loaded here,
+// once, only when it is needed: the SDK reads its own variables
+// (AWS_REGION, AWS_ENDPOINT_URL_DYNAMODB, credentials).
+func openStore(ctx context.Context, c config) (routes.NoteStore, func() error, error) {
+	if c.notesTable == "" {
+		db, s, err := openBolt(c.notesDB)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, db.Close, nil
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("NOTES_TABLE=%s: AWS configuration: %w", c.notesTable, err)
+	}
+	if awsCfg.Region == "" {
+		return nil, nil, fmt.Errorf("NOTES_TABLE=%s: AWS_REGION is not set", c.notesTable)
+	}
+	s := store.NewDynamo(dynamodb.NewFromConfig(awsCfg), c.notesTable)
+	return s, func() error { return nil }, nil
+}
+
 func run(getenv func(string) string, log *slog.Logger) error {
 	c, err := loadConfig(getenv)
 	if err != nil {
 		return err
 	}
-	db, notes, err := openBolt(c.notesDB)
+	notes, closeStore, err := openStore(context.Background(), c)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer closeStore()
 	h, err := newHandler(c, notes, log)
 	if err != nil {
 		return err
 	}
 
 	if c.lambda {
-		lambda.StartWithOptions(newGateway(h, log), lambda.WithEnableSIGTERM(func() { db.Close() }))
+		lambda.StartWithOptions(newGateway(h, log), lambda.WithEnableSIGTERM(func() { closeStore() }))
 		return nil
 	}
 	return serve(c.port, h, log)

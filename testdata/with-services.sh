@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# with-services.sh CMD...: installs and starts the servers the tests talk to,
+# each on a free 127.0.0.1 port, runs CMD with their addresses in the
+# environment, and stops them by PID however CMD ends.
+#
+#   NOTES_TEST_DYNAMODB_ENDPOINT  dynalite (npm, pinned in testdata/dynalite)
+#
+# A server that cannot be installed or started is left out: the tests that
+# need it skip loudly, or fail when CI=true.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; }
+trap cleanup EXIT INT TERM
+
+free_port() {
+	node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+
+# wait_port PORT PID: true once something listens on PORT, false if PID dies.
+wait_port() {
+	for _ in $(seq 1 100); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+start_dynalite() {
+	command -v node >/dev/null || { echo "with-services: node not found: no dynalite" >&2; return; }
+	if [ ! -x testdata/dynalite/node_modules/.bin/dynalite ]; then
+		npm ci --prefix testdata/dynalite --no-audit --no-fund --loglevel=error >&2 ||
+			{ echo "with-services: npm ci of dynalite failed" >&2; return; }
+	fi
+	local port
+	port=$(free_port)
+	node testdata/dynalite/node_modules/.bin/dynalite --host 127.0.0.1 --port "$port" --createTableMs 0 --deleteTableMs 0 >/dev/null 2>&1 &
+	local pid=$!
+	pids+=("$pid")
+	if wait_port "$port" "$pid"; then
+		export NOTES_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
+		echo "with-services: dynalite on $NOTES_TEST_DYNAMODB_ENDPOINT (pid $pid)" >&2
+	else
+		echo "with-services: dynalite did not start" >&2
+	fi
+}
+
+start_dynalite
+"$@"
+status=$?
+cleanup
+exit "$status"
