@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"strconv"
@@ -21,9 +22,11 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/stripe/stripe-go/v82"
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 
+	"github.com/scratch-notes/notes-api/billing"
 	"github.com/scratch-notes/notes-api/routes"
 	"github.com/scratch-notes/notes-api/store"
 )
@@ -50,6 +53,8 @@ type config struct {
 	notesTable  string
 	devIdentity string
 	cors        routes.CORS
+	stripeKey   string
+	stripeBase  string // empty: Stripe's own API
 }
 
 // loadConfig reads the environment through getenv. A bad value is an error
@@ -61,6 +66,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		notesDB:     getenv("NOTES_DB"),
 		notesTable:  getenv("NOTES_TABLE"),
 		devIdentity: getenv("DEV_IDENTITY_ID"),
+		stripeKey:   getenv("STRIPE_SECRET_KEY"),
+		stripeBase:  getenv("STRIPE_API_BASE"),
 		cors:        routes.CORS{MaxAge: 600},
 	}
 	var err error
@@ -87,6 +94,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 				return c, fmt.Errorf("CORS_ALLOWED_ORIGINS: %w", err)
 			}
 			c.cors.AllowedOrigins = append(c.cors.AllowedOrigins, o)
+		}
+	}
+	if c.stripeBase != "" {
+		if u, err := url.Parse(c.stripeBase); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return c, fmt.Errorf("STRIPE_API_BASE=%q: want an http(s) URL such as http://127.0.0.1:12111", c.stripeBase)
 		}
 	}
 	if c.notesDB == "" {
@@ -128,6 +140,26 @@ func openBolt(path string) (*bolt.DB, *store.Bolt, error) {
 	return db, s, nil
 }
 
+// stripeTimeout bounds one charge, Stripe's own retries included, inside
+// API Gateway's 29 s.
+const stripeTimeout = 20 * time.Second
+
+// newBiller returns the Stripe biller, or nil when no key is configured.
+func newBiller(c config) routes.Biller {
+	if c.stripeKey == "" {
+		return nil
+	}
+	bc := &stripe.BackendConfig{
+		HTTPClient:    &http.Client{Timeout: stripeTimeout},
+		LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelNull},
+	}
+	if c.stripeBase != "" {
+		bc.URL = stripe.String(c.stripeBase)
+	}
+	client := stripe.NewClient(c.stripeKey, stripe.WithBackends(stripe.NewBackendsWithConfig(bc)))
+	return billing.NewStripe(client)
+}
+
 // newHandler builds the API for a configuration.
 func newHandler(c config, notes routes.NoteStore, log *slog.Logger) (http.Handler, error) {
 	mode := routes.IdentityLocal
@@ -136,6 +168,7 @@ func newHandler(c config, notes routes.NoteStore, log *slog.Logger) (http.Handle
 	}
 	h, err := routes.New(routes.Config{
 		Notes:       notes,
+		Billing:     newBiller(c),
 		Logger:      log,
 		CORS:        c.cors,
 		Identity:    mode,

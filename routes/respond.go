@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/scratch-notes/notes-api/billing"
 	"github.com/scratch-notes/notes-api/store"
 )
 
@@ -31,10 +32,22 @@ func errorf(status int, format string, args ...any) error {
 // only place that does; anything it does not know is a 500 that names no
 // internals.
 func statusOf(err error) (int, string) {
-	var ae *apiError
+	var (
+		ae *apiError
+		be *billing.Error
+	)
 	switch {
 	case errors.As(err, &ae):
 		return ae.status, ae.msg
+	case errors.As(err, &be):
+		switch be.Kind {
+		case billing.Declined:
+			return http.StatusPaymentRequired, be.Message
+		case billing.Invalid:
+			return http.StatusBadRequest, be.Message
+		default:
+			return http.StatusBadGateway, be.Message
+		}
 	case errors.Is(err, store.ErrNotFound):
 		return http.StatusNotFound, "note not found"
 	case errors.Is(err, store.ErrBadCursor):

@@ -47,7 +47,10 @@ const (
 
 // Config is everything New needs; main builds it from the environment.
 type Config struct {
-	Notes       NoteStore
+	Notes NoteStore
+	// Billing is nil when no Stripe key is configured: POST /billing
+	// then answers 503.
+	Billing     Biller
 	Logger      *slog.Logger
 	CORS        CORS
 	Identity    IdentityMode
@@ -60,6 +63,7 @@ type Config struct {
 // Server holds the dependencies of every handler.
 type Server struct {
 	notes       NoteStore
+	billing     Biller
 	log         *slog.Logger
 	identity    IdentityMode
 	devIdentity string
@@ -76,6 +80,7 @@ func New(cfg Config) (http.Handler, error) {
 	}
 	s := &Server{
 		notes:       cfg.Notes,
+		billing:     cfg.Billing,
 		log:         cfg.Logger,
 		identity:    cfg.Identity,
 		devIdentity: cfg.DevIdentity,

@@ -4,6 +4,7 @@
 # environment, and stops them by PID however CMD ends.
 #
 #   NOTES_TEST_DYNAMODB_ENDPOINT  dynalite (npm, pinned in testdata/dynalite)
+#   NOTES_TEST_STRIPE_MOCK        stripe-mock (a go tool, pinned in go.mod)
 #
 # A server that cannot be installed or started is left out: the tests that
 # need it skip loudly, or fail when CI=true.
@@ -47,7 +48,25 @@ start_dynalite() {
 	fi
 }
 
+start_stripe_mock() {
+	local bin port
+	bin=$(go tool -n stripe-mock) || { echo "with-services: cannot build stripe-mock" >&2; return; }
+	port=$(free_port)
+	# Both listeners on loopback: the HTTPS one is unused, but must not bind
+	# every address.
+	"$bin" -http-addr "127.0.0.1:$port" -https-addr "127.0.0.1:0" >/dev/null 2>&1 &
+	local pid=$!
+	pids+=("$pid")
+	if wait_port "$port" "$pid"; then
+		export NOTES_TEST_STRIPE_MOCK="http://127.0.0.1:$port"
+		echo "with-services: stripe-mock on $NOTES_TEST_STRIPE_MOCK (pid $pid)" >&2
+	else
+		echo "with-services: stripe-mock did not start" >&2
+	fi
+}
+
 start_dynalite
+start_stripe_mock
 "$@"
 status=$?
 cleanup

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+)
+
+func stripeMock(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv("NOTES_TEST_STRIPE_MOCK")
+	if base == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("NOTES_TEST_STRIPE_MOCK is not set, and CI=true requires stripe-mock: run make test")
+		}
+		t.Skip("SKIPPED: no stripe-mock; `make test` starts it and sets NOTES_TEST_STRIPE_MOCK")
+	}
+	return base
+}
+
+func billingRequest(body string, header map[string]string) request {
+	h := map[string]string{"Content-Type": "application/json; charset=UTF-8", "Origin": appOrigin}
+	for k, v := range header {
+		h[k] = v
+	}
+	return request{method: "POST", path: "/billing", body: body, header: h, user: alice}
+}
+
+func TestBillingThroughStripeMock(t *testing.T) {
+	env := map[string]string{"STRIPE_SECRET_KEY": "sk_test_123", "STRIPE_API_BASE": stripeMock(t)}
+	for name, d := range doors(t, env, nil) {
+		t.Run(name, func(t *testing.T) {
+			for _, tc := range []struct {
+				storage string
+				amount  int64
+			}{{`"21"`, 4200}, {`21`, 4200}, {`10`, 4000}, {`"100"`, 20000}, {`101`, 10100}, {`1`, 400}} {
+				resp := d.do(t, billingRequest(`{"storage":`+tc.storage+`,"source":"tok_visa"}`, nil))
+				if resp.status != http.StatusOK {
+					t.Fatalf("storage %s: status = %d, want 200 (%s)", tc.storage, resp.status, resp.body)
+				}
+				var got struct {
+					Status   bool   `json:"status"`
+					Amount   int64  `json:"amount"`
+					ChargeID string `json:"chargeId"`
+				}
+				resp.json(t, &got)
+				if !got.Status || got.Amount != tc.amount || !strings.HasPrefix(got.ChargeID, "ch_") {
+					t.Fatalf("storage %s: answer %s, want status true, amount %d, a ch_ id", tc.storage, resp.body, tc.amount)
+				}
+				if resp.header.Get("Access-Control-Allow-Origin") != "*" {
+					t.Fatal("billing answer has no CORS header")
+				}
+			}
+		})
+	}
+}
+
+func TestBillingBadInput(t *testing.T) {
+	// Nothing here may reach Stripe: a server that fails the test if called.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("Stripe was called for bad input: %s %s", r.Method, r.URL)
+		w.WriteHeader(500)
+	}))
+	defer srv.Close()
+	env := map[string]string{"STRIPE_SECRET_KEY": "sk_test_123", "STRIPE_API_BASE": srv.URL}
+	for name, d := range doors(t, env, nil) {
+		t.Run(name, func(t *testing.T) {
+			for _, tc := range []struct {
+				name, body string
+				header     map[string]string
+				want       int
+			}{
+				{"zero", `{"storage":0,"source":"tok_visa"}`, nil, 400},
+				{"negative", `{"storage":-1,"source":"tok_visa"}`, nil, 400},
+				{"fraction", `{"storage":1.5,"source":"tok_visa"}`, nil, 400},
+				{"fraction string", `{"storage":"1.5","source":"tok_visa"}`, nil, 400},
+				{"word", `{"storage":"abc","source":"tok_visa"}`, nil, 400},
+				{"empty string", `{"storage":"","source":"tok_visa"}`, nil, 400},
+				{"huge", `{"storage":1000000000000,"source":"tok_visa"}`, nil, 400},
+				{"over int64", `{"storage":"99999999999999999999999","source":"tok_visa"}`, nil, 400},
+				{"just over the bound", `{"storage":100001,"source":"tok_visa"}`, nil, 400},
+				{"exponent", `{"storage":1e3,"source":"tok_visa"}`, nil, 400},
+				{"boolean", `{"storage":true,"source":"tok_visa"}`, nil, 400},
+				{"null", `{"storage":null,"source":"tok_visa"}`, nil, 400},
+				{"array", `{"storage":[21],"source":"tok_visa"}`, nil, 400},
+				{"missing storage", `{"source":"tok_visa"}`, nil, 400},
+				{"missing source", `{"storage":21}`, nil, 400},
+				{"empty source", `{"storage":21,"source":"  "}`, nil, 400},
+				{"source a number", `{"storage":21,"source":4242}`, nil, 400},
+				{"unknown field", `{"storage":21,"source":"tok_visa","amount":1}`, nil, 400},
+				{"not JSON", `storage=21`, nil, 400},
+				{"text/plain", `{"storage":21,"source":"tok_visa"}`, map[string]string{"Content-Type": "text/plain"}, 415},
+				{"long Idempotency-Key", `{"storage":21,"source":"tok_visa"}`, map[string]string{"Idempotency-Key": strings.Repeat("k", 256)}, 400},
+			} {
+				resp := d.do(t, billingRequest(tc.body, tc.header))
+				if resp.status != tc.want {
+					t.Fatalf("%s: status = %d, want %d (%s)", tc.name, resp.status, tc.want, resp.body)
+				}
+				if msg := resp.errorMessage(t); len(msg) < 10 {
+					t.Fatalf("%s: message %q is not one a person can act on", tc.name, msg)
+				}
+				if resp.header.Get("Access-Control-Allow-Origin") == "" {
+					t.Fatalf("%s: no CORS header", tc.name)
+				}
+			}
+		})
+	}
+}
+
+// TestBillingStripeAnswers drives the router against a Stripe stand-in
+// that answers with Stripe's own error bodies (stripe-mock always
+// approves) and records what was sent.
+func TestBillingStripeAnswers(t *testing.T) {
+	var (
+		mu     sync.Mutex
+		answer string
+		status int
+		keys   []string
+		forms  []string
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		mu.Lock()
+		defer mu.Unlock()
+		keys = append(keys, r.Header.Get("Idempotency-Key"))
+		forms = append(forms, r.PostForm.Encode())
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Stripe-Should-Retry", "false")
+		w.WriteHeader(status)
+		fmt.Fprint(w, answer)
+	}))
+	defer srv.Close()
+	env := map[string]string{"STRIPE_SECRET_KEY": "sk_live_do_not_leak", "STRIPE_API_BASE": srv.URL}
+	d := doors(t, env, nil)["v1"]
+	for _, tc := range []struct {
+		name, answer string
+		status, want int
+		message      string
+	}{
+		{"charged", `{"id":"ch_777","object":"charge","amount":4200}`, 200, 200, ""},
+		{"declined", `{"error":{"type":"card_error","code":"card_declined","message":"Your card was declined."}}`, 402, 402, "Your card was declined."},
+		{"expired", `{"error":{"type":"card_error","code":"expired_card","message":"Your card has expired."}}`, 402, 402, "Your card has expired."},
+		{"invalid request", `{"error":{"type":"invalid_request_error","message":"No such token: 'tok_gone'","param":"source"}}`, 400, 400, "No such token: 'tok_gone'"},
+		{"key refused", `{"error":{"type":"invalid_request_error","message":"Invalid API Key provided: sk_live_****leak"}}`, 401, 502, "payment service failed"},
+		{"stripe down", `{"error":{"type":"api_error","message":"internal"}}`, 500, 502, "payment service failed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mu.Lock()
+			answer, status = tc.answer, tc.status
+			mu.Unlock()
+			resp := d.do(t, billingRequest(`{"storage":"21","source":"tok_visa"}`, map[string]string{"Idempotency-Key": "key-" + tc.name}))
+			if resp.status != tc.want {
+				t.Fatalf("status = %d, want %d (%s)", resp.status, tc.want, resp.body)
+			}
+			if resp.header.Get("Access-Control-Allow-Origin") == "" {
+				t.Fatal("no CORS header")
+			}
+			if tc.want != 200 {
+				msg := resp.errorMessage(t)
+				if !strings.Contains(msg, tc.message) || strings.Contains(msg, "sk_live") || strings.Contains(msg, "leak") {
+					t.Fatalf("message = %q, want one containing %q and no key", msg, tc.message)
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if got := keys[len(keys)-1]; got != "key-"+tc.name {
+				t.Fatalf("Stripe got Idempotency-Key %q, want the request's key-%s", got, tc.name)
+			}
+			if got := forms[len(forms)-1]; got != "amount=4200&currency=usd&description=Scratch+charge&source=tok_visa" {
+				t.Fatalf("Stripe got form %q", got)
+			}
+		})
+	}
+}
