@@ -5,7 +5,7 @@ GO      ?= go
 PORT    ?= 3000
 BIN     := bin
 
-.PHONY: run run-dynamo test build lint bench clean
+.PHONY: run run-dynamo dynalite test build build-NotesFunction lint bench clean
 
 ## run: the API on http://127.0.0.1:$(PORT), notes in ./notes.db
 run:
@@ -14,7 +14,12 @@ run:
 ## run-dynamo: the API on the DynamoDB store, in dynalite on 127.0.0.1:$(DYNAMO_PORT)
 DYNAMO_PORT ?= 8000
 run-dynamo:
-	testdata/run-dynamo.sh $(DYNAMO_PORT) $(PORT)
+	$(GO) build -o $(BIN)/notes-api .
+	testdata/dynalite.sh 127.0.0.1 $(DYNAMO_PORT) env PORT=$(PORT) $(BIN)/notes-api
+
+## dynalite: only dynalite, on every interface, for `sam local start-api` in Docker
+dynalite:
+	testdata/dynalite.sh 0.0.0.0 $(DYNAMO_PORT)
 
 ## test: every test, with the race detector, against the servers it needs
 test:
@@ -23,6 +28,11 @@ test:
 ## build: the local binary in bin/
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/notes-api .
+
+## build-NotesFunction: what `sam build` runs (BuildMethod: makefile): a static
+## arm64 bootstrap for provided.al2023, in $(ARTIFACTS_DIR)
+build-NotesFunction:
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(ARTIFACTS_DIR)/bootstrap .
 
 ## lint: formatting, vet and staticcheck (pinned in go.mod as a tool)
 lint:

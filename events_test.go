@@ -26,7 +26,13 @@ type eventResponse struct {
 	body   string
 }
 
-func invokeFile(t *testing.T, g *gateway, file, noteID string) eventResponse {
+// invoker runs one Lambda invocation: the handler in process, or the
+// built bootstrap under the Runtime Interface Emulator.
+type invoker interface {
+	Invoke(ctx context.Context, payload []byte) ([]byte, error)
+}
+
+func invokeFile(t *testing.T, g invoker, file, noteID string) eventResponse {
 	t.Helper()
 	raw, err := os.ReadFile(file)
 	if err != nil {
@@ -79,6 +85,17 @@ func eventGateway(t *testing.T, env map[string]string) *gateway {
 // handler, in the order a user would, and checks what API Gateway would
 // return to the browser at https://app.example.com.
 func TestEventFiles(t *testing.T) {
+	for _, dir := range []string{"v1", "v2"} {
+		t.Run(dir, func(t *testing.T) {
+			checkEventFlow(t, eventGateway(t, map[string]string{"CORS_ALLOWED_ORIGINS": appOrigin}), dir)
+		})
+	}
+}
+
+// checkEventFlow is TestEventFiles on any invoker configured as deployed
+// with CORS_ALLOWED_ORIGINS=https://app.example.com.
+func checkEventFlow(t *testing.T, g invoker, dir string) {
+	t.Helper()
 	steps := []struct {
 		file       string
 		want       int
@@ -94,45 +111,40 @@ func TestEventFiles(t *testing.T) {
 		{"get.json", 404, ""},
 		{"no-identity.json", 401, ""},
 	}
-	for _, dir := range []string{"v1", "v2"} {
-		t.Run(dir, func(t *testing.T) {
-			g := eventGateway(t, map[string]string{"CORS_ALLOWED_ORIGINS": appOrigin})
-			id := fixtureNoteID
-			for _, s := range steps {
-				file := "testdata/events/" + dir + "/" + s.file
-				r := invokeFile(t, g, file, id)
-				if r.status != s.want {
-					t.Fatalf("%s: status = %d, want %d (%s)", file, r.status, s.want, r.body)
-				}
-				if got := r.header.Get("Access-Control-Allow-Origin"); got != appOrigin {
-					t.Fatalf("%s: Allow-Origin = %q, want %q", file, got, appOrigin)
-				}
-				if r.header.Get("X-Request-Id") == "" {
-					t.Fatalf("%s: no X-Request-Id", file)
-				}
-				if s.want == 204 || s.file == "preflight.json" {
-					if r.body != "" {
-						t.Fatalf("%s: body %q, want none", file, r.body)
-					}
-					continue
-				}
-				if ct := r.header.Get("Content-Type"); ct != "application/json" {
-					t.Fatalf("%s: Content-Type = %q", file, ct)
-				}
-				if s.wantUserID != "" {
-					var n note
-					if err := json.Unmarshal([]byte(r.body), &n); err != nil {
-						t.Fatal(err)
-					}
-					if n.UserID != s.wantUserID {
-						t.Fatalf("%s: userId = %q, want %q", file, n.UserID, s.wantUserID)
-					}
-					if s.file == "create.json" {
-						id = n.NoteID
-					}
-				}
+	id := fixtureNoteID
+	for _, s := range steps {
+		file := "testdata/events/" + dir + "/" + s.file
+		r := invokeFile(t, g, file, id)
+		if r.status != s.want {
+			t.Fatalf("%s: status = %d, want %d (%s)", file, r.status, s.want, r.body)
+		}
+		if got := r.header.Get("Access-Control-Allow-Origin"); got != appOrigin {
+			t.Fatalf("%s: Allow-Origin = %q, want %q", file, got, appOrigin)
+		}
+		if r.header.Get("X-Request-Id") == "" {
+			t.Fatalf("%s: no X-Request-Id", file)
+		}
+		if s.want == 204 || s.file == "preflight.json" {
+			if r.body != "" {
+				t.Fatalf("%s: body %q, want none", file, r.body)
 			}
-		})
+			continue
+		}
+		if ct := r.header.Get("Content-Type"); ct != "application/json" {
+			t.Fatalf("%s: Content-Type = %q", file, ct)
+		}
+		if s.wantUserID != "" {
+			var n note
+			if err := json.Unmarshal([]byte(r.body), &n); err != nil {
+				t.Fatal(err)
+			}
+			if n.UserID != s.wantUserID {
+				t.Fatalf("%s: userId = %q, want %q", file, n.UserID, s.wantUserID)
+			}
+			if s.file == "create.json" {
+				id = n.NoteID
+			}
+		}
 	}
 }
 
@@ -150,7 +162,19 @@ func TestEventRequestID(t *testing.T) {
 }
 
 func TestSAMLocalEventFiles(t *testing.T) {
-	g := eventGateway(t, map[string]string{"AWS_SAM_LOCAL": "true", "DEV_IDENTITY_ID": "sam-user"})
+	checkSAMLocalFlow(t, eventGateway(t, map[string]string{"AWS_SAM_LOCAL": "true", "DEV_IDENTITY_ID": "sam-user"}))
+
+	// The same sam local event, deployed for real, has no identity.
+	deployed := eventGateway(t, map[string]string{})
+	if r := invokeFile(t, deployed, "testdata/events/v1-sam-local/list.json", fixtureNoteID); r.status != 401 {
+		t.Fatalf("sam local event without AWS_SAM_LOCAL = %d, want 401", r.status)
+	}
+}
+
+// checkSAMLocalFlow runs the sam local events through an invoker with
+// AWS_SAM_LOCAL=true and DEV_IDENTITY_ID=sam-user.
+func checkSAMLocalFlow(t *testing.T, g invoker) {
+	t.Helper()
 	r := invokeFile(t, g, "testdata/events/v1-sam-local/create.json", fixtureNoteID)
 	if r.status != 201 {
 		t.Fatalf("create = %d %s", r.status, r.body)
@@ -169,12 +193,6 @@ func TestSAMLocalEventFiles(t *testing.T) {
 	r = invokeFile(t, g, "testdata/events/v1-sam-local/preflight.json", fixtureNoteID)
 	if r.status != 200 || r.header.Get("Access-Control-Allow-Origin") != "*" || !headerListHas(r.header.Get("Access-Control-Allow-Headers"), "x-amz-security-token") {
 		t.Fatalf("preflight = %d %v", r.status, r.header)
-	}
-
-	// The same sam local event, deployed for real, has no identity.
-	deployed := eventGateway(t, map[string]string{})
-	if r := invokeFile(t, deployed, "testdata/events/v1-sam-local/list.json", fixtureNoteID); r.status != 401 {
-		t.Fatalf("sam local event without AWS_SAM_LOCAL = %d, want 401", r.status)
 	}
 }
 

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# dynalite.sh HOST PORT [CMD...]: dynalite in memory on HOST:PORT with the
+# notes table created, then CMD with the AWS SDK pointed at it (NOTES_TABLE,
+# AWS_REGION, AWS_ENDPOINT_URL_DYNAMODB and dummy credentials), or, with no
+# CMD, until Ctrl-C. dynalite stops when this script does.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+host=${1:-127.0.0.1} port=${2:-8000}
+shift 2 || true
+[ -x testdata/dynalite/node_modules/.bin/dynalite ] ||
+	npm ci --prefix testdata/dynalite --no-audit --no-fund --loglevel=error
+node testdata/dynalite/node_modules/.bin/dynalite --host "$host" --port "$port" --createTableMs 0 &
+dpid=$!
+cpid=
+trap 'kill $cpid $dpid 2>/dev/null' EXIT
+trap 'exit 130' INT TERM
+for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+# dynalite checks that a request is signed, not the signature.
+curl -sS -o /dev/null -X POST "http://127.0.0.1:$port/" \
+	-H 'Content-Type: application/x-amz-json-1.0' \
+	-H 'X-Amz-Target: DynamoDB_20120810.CreateTable' \
+	-H "X-Amz-Date: $(date -u +%Y%m%dT%H%M%SZ)" \
+	-H 'Authorization: AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0' \
+	-d '{"TableName":"notes","BillingMode":"PAY_PER_REQUEST",
+	     "AttributeDefinitions":[{"AttributeName":"userId","AttributeType":"S"},{"AttributeName":"noteId","AttributeType":"S"}],
+	     "KeySchema":[{"AttributeName":"userId","KeyType":"HASH"},{"AttributeName":"noteId","KeyType":"RANGE"}]}'
+echo "dynalite: table notes on http://$host:$port" >&2
+if [ $# -eq 0 ]; then
+	wait "$dpid"
+else
+	# In the background, so that a signal to this script stops it too.
+	NOTES_TABLE=notes AWS_REGION=us-east-1 AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port" \
+		AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local "$@" &
+	cpid=$!
+	wait "$cpid"
+fi
