@@ -6,6 +6,9 @@
 #   NOTES_TEST_DYNAMODB_ENDPOINT  dynalite (npm, pinned in testdata/dynalite)
 #   NOTES_TEST_STRIPE_MOCK        stripe-mock (a go tool, pinned in go.mod)
 #
+# and installs Debian's chromium for the browser tests when it is missing
+# and this is root with apt.
+#
 # A server that cannot be installed or started is left out: the tests that
 # need it skip loudly, or fail when CI=true.
 set -uo pipefail
@@ -65,6 +68,18 @@ start_stripe_mock() {
 	fi
 }
 
+install_chromium() {
+	[ -x /usr/bin/chromium ] && return
+	if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+		echo "with-services: chromium is missing and cannot be installed here (needs root and apt)" >&2
+		return
+	fi
+	echo "with-services: installing chromium (apt)" >&2
+	{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >/dev/null ||
+		echo "with-services: apt-get install chromium failed" >&2
+}
+
+install_chromium
 start_dynalite
 start_stripe_mock
 "$@"

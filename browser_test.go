@@ -1,0 +1,453 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/chromedp/chromedp"
+
+	"github.com/scratch-notes/notes-api/routes"
+	"github.com/scratch-notes/notes-api/store"
+)
+
+// chromium is Debian's headless Chromium, which `make test` installs.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{os.Getenv("NOTES_TEST_CHROMIUM"), "/usr/bin/chromium"} {
+		if p != "" {
+			if _, err := os.Stat(p); err == nil {
+				return p
+			}
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("chromium is not installed, and CI=true requires it: make test installs it with apt")
+	}
+	t.Skip("SKIPPED: chromium is not installed; `make test` installs it (apt, as root)")
+	return ""
+}
+
+// newBrowser starts headless Chromium with a fresh profile and returns a
+// context for one tab in it.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromium(t)),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelTab := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancelTab(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// pageJS is the frontend: call() does what a SigV4-signing frontend's
+// fetch does, and reports what the page could read.
+const pageJS = `
+window.call = async function (method, path, body, opts) {
+  opts = opts || {};
+  const headers = opts.unsigned ? {} : {
+    "Authorization": "AWS4-HMAC-SHA256 Credential=ASIAEXAMPLE/20261125/us-east-1/execute-api/aws4_request, SignedHeaders=host;x-amz-date;x-amz-security-token, Signature=0f1e2d3c",
+    "X-Amz-Date": "20261125T120000Z",
+    "X-Amz-Security-Token": "IQoJb3JpZ2luX2VjEXAMPLE",
+  };
+  let payload;
+  if (body !== undefined) {
+    headers["Content-Type"] = opts.contentType || "application/json; charset=UTF-8";
+    payload = typeof body === "string" ? body : JSON.stringify(body);
+  }
+  try {
+    const r = await fetch(window.API + path, {method, headers, body: payload, credentials: opts.credentials || "same-origin"});
+    const text = await r.text();
+    let json = null;
+    try { json = JSON.parse(text); } catch (e) {}
+    return {ok: true, status: r.status, json: json,
+      cursor: r.headers.get("X-Next-Cursor"), requestId: r.headers.get("X-Request-Id"), location: r.headers.get("Location")};
+  } catch (e) {
+    return {ok: false, error: e.name, message: String(e)};
+  }
+};
+`
+
+// pageResult is what call() returns.
+type pageResult struct {
+	OK        bool            `json:"ok"`
+	Status    int             `json:"status"`
+	JSON      json.RawMessage `json:"json"`
+	Cursor    *string         `json:"cursor"`
+	RequestID *string         `json:"requestId"`
+	Location  *string         `json:"location"`
+	Error     string          `json:"error"`
+	Message   string          `json:"message"`
+}
+
+func (r pageResult) String() string {
+	b, _ := json.Marshal(r)
+	return string(b)
+}
+
+// page is a tab showing a page of origin A that calls the API on origin B.
+type page struct {
+	ctx context.Context
+}
+
+func openPage(t *testing.T, ctx context.Context, api string) page {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, "<!doctype html><title>Scratch</title><script>window.API = %q;%s</script>", api, pageJS)
+	}))
+	t.Cleanup(srv.Close)
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL)); err != nil {
+		t.Fatal(err)
+	}
+	return page{ctx: ctx}
+}
+
+// setAPI points the page at another API origin.
+func (p page) setAPI(t *testing.T, url string) {
+	t.Helper()
+	if _, err := chromedp.Run(p.ctx, chromedp.Evaluate[string](fmt.Sprintf("window.API = %q", url))); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// call runs call(...) in the page and waits for its promise.
+func (p page) call(t *testing.T, method, path string, body any, opts map[string]any) pageResult {
+	t.Helper()
+	args, _ := json.Marshal([]any{method, path, body, opts})
+	if body == nil {
+		args, _ = json.Marshal([]any{method, path, nil, opts})
+		args = []byte(strings.Replace(string(args), ",null,", ",undefined,", 1))
+	}
+	expr := "call(..." + string(args) + ")"
+	ctx, cancel := context.WithTimeout(p.ctx, 20*time.Second)
+	defer cancel()
+	res, err := chromedp.Run(ctx, chromedp.Evaluate[pageResult](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("%s %s in the page: %v", method, path, err)
+	}
+	return res
+}
+
+// requestLog counts what reached the API server, by method.
+type requestLog struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (l *requestLog) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		l.mu.Lock()
+		l.got = append(l.got, r.Method+" "+r.URL.Path)
+		l.mu.Unlock()
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (l *requestLog) count(method string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, g := range l.got {
+		if strings.HasPrefix(g, method+" ") {
+			n++
+		}
+	}
+	return n
+}
+
+// samGateway is a test-only stand-in for `sam local start-api`: each HTTP
+// request becomes a REST v1 proxy event for the Lambda handler, and the
+// proxy response becomes the HTTP answer, so the adapter's header handling
+// is in the loop. A signed request gets an identity, as API Gateway's IAM
+// authorizer would give it.
+type samGateway struct{ g *gateway }
+
+func (s samGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	ev := events.APIGatewayProxyRequest{
+		Resource: "/{proxy+}", Path: r.URL.Path, HTTPMethod: r.Method,
+		Headers: map[string]string{}, MultiValueHeaders: map[string][]string{},
+		QueryStringParameters: map[string]string{}, MultiValueQueryStringParameters: r.URL.Query(),
+		PathParameters: map[string]string{"proxy": strings.TrimPrefix(r.URL.Path, "/")},
+		RequestContext: events.APIGatewayProxyRequestContext{
+			RequestID: fmt.Sprintf("gw-%d", time.Now().UnixNano()), Stage: "Prod", ResourcePath: "/{proxy+}", HTTPMethod: r.Method,
+		},
+		Body: base64.StdEncoding.EncodeToString(body), IsBase64Encoded: true,
+	}
+	for k, vs := range r.Header {
+		ev.Headers[k] = strings.Join(vs, ",")
+		ev.MultiValueHeaders[k] = vs
+	}
+	for k := range r.URL.Query() {
+		ev.QueryStringParameters[k] = r.URL.Query().Get(k)
+	}
+	if r.Header.Get("Authorization") != "" {
+		ev.RequestContext.Identity.CognitoIdentityID = "us-east-1:browser-user"
+	}
+	payload, _ := json.Marshal(ev)
+	out, err := s.g.Invoke(r.Context(), payload)
+	if err != nil {
+		http.Error(w, `{"message": "Internal server error"}`, http.StatusBadGateway)
+		return
+	}
+	var resp events.APIGatewayProxyResponse
+	json.Unmarshal(out, &resp)
+	for k, v := range resp.Headers {
+		w.Header().Set(k, v)
+	}
+	for k, vs := range resp.MultiValueHeaders {
+		w.Header()[http.CanonicalHeaderKey(k)] = vs
+	}
+	w.WriteHeader(resp.StatusCode)
+	b := []byte(resp.Body)
+	if resp.IsBase64Encoded {
+		b, _ = base64.StdEncoding.DecodeString(resp.Body)
+	}
+	w.Write(b)
+}
+
+// failOnBoom makes reading the note "boom" panic: the injected failure.
+type failOnBoom struct{ routes.NoteStore }
+
+func (f failOnBoom) Get(ctx context.Context, userID, noteID string) (store.Note, error) {
+	if noteID == "boom" {
+		panic("injected failure")
+	}
+	return f.NoteStore.Get(ctx, userID, noteID)
+}
+
+// apiServer is the API on its own origin through one front door, with the
+// store it writes to and a log of what reached it.
+type apiServer struct {
+	url   string
+	notes routes.NoteStore
+	log   *requestLog
+}
+
+func startAPI(t *testing.T, frontDoor string, env map[string]string) apiServer {
+	t.Helper()
+	log := slog.New(slog.DiscardHandler)
+	notes := openTestStore(t)
+	var h http.Handler
+	switch frontDoor {
+	case "local":
+		c := testConfig(t, env)
+		handler, err := newHandler(c, failOnBoom{notes}, log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h = handler
+	case "gateway":
+		lambdaEnv := map[string]string{"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001"}
+		for k, v := range env {
+			lambdaEnv[k] = v
+		}
+		handler, err := newHandler(testConfig(t, lambdaEnv), failOnBoom{notes}, log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h = samGateway{g: newGateway(handler, log)}
+	}
+	rl := &requestLog{}
+	srv := httptest.NewServer(rl.wrap(h))
+	t.Cleanup(srv.Close)
+	return apiServer{url: srv.URL, notes: notes, log: rl}
+}
+
+var frontDoors = []string{"local", "gateway"}
+
+func TestBrowserAllowedOrigin(t *testing.T) {
+	ctx := newBrowser(t)
+	for _, door := range frontDoors {
+		t.Run(door, func(t *testing.T) {
+			api := startAPI(t, door, nil)
+			p := openPage(t, ctx, api.url)
+
+			r := p.call(t, "POST", "/notes", map[string]any{"content": "from the browser", "attachment": nil}, nil)
+			if !r.OK || r.Status != 201 {
+				t.Fatalf("create = %+v", r)
+			}
+			var n note
+			json.Unmarshal(r.JSON, &n)
+			if r.Location == nil || *r.Location != "/notes/"+n.NoteID || r.RequestID == nil || *r.RequestID == "" {
+				t.Fatalf("the page cannot read Location or X-Request-Id: %+v", r)
+			}
+			p.call(t, "POST", "/notes", map[string]any{"content": "second"}, nil)
+
+			r = p.call(t, "GET", "/notes?limit=1", nil, nil)
+			if !r.OK || r.Status != 200 || r.Cursor == nil || *r.Cursor == "" {
+				t.Fatalf("list page = %+v; the page must read X-Next-Cursor", r)
+			}
+			r = p.call(t, "GET", "/notes/"+n.NoteID, nil, nil)
+			if !r.OK || r.Status != 200 || !strings.Contains(string(r.JSON), "from the browser") {
+				t.Fatalf("get = %+v", r)
+			}
+			r = p.call(t, "PUT", "/notes/"+n.NoteID, map[string]any{"content": "edited", "attachment": "1603846842984-a.png"}, nil)
+			if !r.OK || r.Status != 200 || !strings.Contains(string(r.JSON), "edited") {
+				t.Fatalf("update = %+v", r)
+			}
+			r = p.call(t, "DELETE", "/notes/"+n.NoteID, nil, nil)
+			if !r.OK || r.Status != 204 {
+				t.Fatalf("delete = %+v", r)
+			}
+
+			errors := []struct {
+				name         string
+				method, path string
+				body         any
+				opts         map[string]any
+				want         int
+			}{
+				{"400", "POST", "/notes", "{not json", nil, 400},
+				{"404", "GET", "/notes/nope", nil, nil, 404},
+				{"405", "DELETE", "/notes", nil, nil, 405},
+				{"413", "POST", "/notes", map[string]any{"content": strings.Repeat("a", 300<<10)}, nil, 413},
+				{"415", "POST", "/notes", `{"content":"a"}`, map[string]any{"contentType": "text/plain"}, 415},
+				{"500", "GET", "/notes/boom", nil, nil, 500},
+				{"503", "POST", "/billing", map[string]any{"storage": "21", "source": "tok_visa"}, nil, 503},
+			}
+			if door == "gateway" {
+				errors = append(errors, struct {
+					name         string
+					method, path string
+					body         any
+					opts         map[string]any
+					want         int
+				}{"401", "GET", "/notes", nil, map[string]any{"unsigned": true}, 401})
+			}
+			for _, e := range errors {
+				r := p.call(t, e.method, e.path, e.body, e.opts)
+				var body struct {
+					Error string `json:"error"`
+				}
+				json.Unmarshal(r.JSON, &body)
+				if !r.OK || r.Status != e.want || body.Error == "" {
+					t.Fatalf("%s: page saw %+v, want status %d and an error message", e.name, r, e.want)
+				}
+			}
+		})
+	}
+}
+
+func TestBrowserDisallowedOrigin(t *testing.T) {
+	ctx := newBrowser(t)
+	env := map[string]string{"CORS_ALLOWED_ORIGINS": "https://app.example.com"}
+	for _, door := range frontDoors {
+		t.Run(door, func(t *testing.T) {
+			api := startAPI(t, door, env)
+			p := openPage(t, ctx, api.url)
+			for _, c := range []struct {
+				method, path string
+				body         any
+			}{
+				{"POST", "/notes", map[string]any{"content": "must not be written"}},
+				{"GET", "/notes", nil},
+				{"PUT", "/notes/x", map[string]any{"content": "x"}},
+				{"DELETE", "/notes/x", nil},
+				{"POST", "/billing", map[string]any{"storage": 21, "source": "tok_visa"}},
+			} {
+				r := p.call(t, c.method, c.path, c.body, nil)
+				if r.OK || r.Error != "TypeError" {
+					t.Fatalf("%s %s from a disallowed origin: page saw %+v, want a TypeError", c.method, c.path, r)
+				}
+			}
+			// Every call was signed, so not simple: only preflights arrived.
+			if got, opts := len(api.log.got), api.log.count("OPTIONS"); got != opts || opts == 0 {
+				t.Fatalf("server received %v; want preflights only", api.log.got)
+			}
+			page, err := api.notes.List(context.Background(), "local-user", 10, "")
+			if err != nil || len(page.Notes) != 0 {
+				t.Fatalf("store holds %d notes, want none", len(page.Notes))
+			}
+			page, _ = api.notes.List(context.Background(), "us-east-1:browser-user", 10, "")
+			if len(page.Notes) != 0 {
+				t.Fatalf("store holds %d notes, want none", len(page.Notes))
+			}
+		})
+	}
+}
+
+func TestBrowserCredentials(t *testing.T) {
+	ctx := newBrowser(t)
+	for _, door := range frontDoors {
+		t.Run(door, func(t *testing.T) {
+			// The default policy (any origin, no credentials) serves the page
+			// first; the page's origin is then known for the exact policy.
+			defaults := startAPI(t, door, nil)
+			p := openPage(t, ctx, defaults.url)
+			pageOrigin, err := chromedp.Run(ctx, chromedp.Evaluate[string]("location.origin"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			exact := startAPI(t, door, map[string]string{"CORS_ALLOWED_ORIGINS": pageOrigin, "CORS_ALLOW_CREDENTIALS": "true"})
+
+			// With the exact origin and credentials allowed, include works.
+			p.setAPI(t, exact.url)
+			r := p.call(t, "GET", "/notes", nil, map[string]any{"credentials": "include"})
+			if !r.OK || r.Status != 200 {
+				t.Fatalf("credentials include with an exact origin: %+v", r)
+			}
+			// With the default, it fails in the browser.
+			p.setAPI(t, defaults.url)
+			r = p.call(t, "GET", "/notes", nil, map[string]any{"credentials": "include"})
+			if r.OK || r.Error != "TypeError" {
+				t.Fatalf("credentials include with the default policy: %+v, want a TypeError", r)
+			}
+			// The same call without credentials works there.
+			if r := p.call(t, "GET", "/notes", nil, nil); !r.OK || r.Status != 200 {
+				t.Fatalf("plain call with the default policy: %+v", r)
+			}
+		})
+	}
+}
+
+func TestBrowserPreflightCache(t *testing.T) {
+	ctx := newBrowser(t)
+	for _, door := range frontDoors {
+		t.Run(door, func(t *testing.T) {
+			api := startAPI(t, door, map[string]string{"CORS_MAX_AGE": "600"})
+			p := openPage(t, ctx, api.url)
+			r := p.call(t, "POST", "/notes", map[string]any{"content": "x"}, nil)
+			var n note
+			json.Unmarshal(r.JSON, &n)
+			before := api.log.count("OPTIONS")
+			for i := 0; i < 2; i++ {
+				if r := p.call(t, "PUT", "/notes/"+n.NoteID, map[string]any{"content": fmt.Sprint(i)}, nil); !r.OK || r.Status != 200 {
+					t.Fatalf("PUT %d = %+v", i, r)
+				}
+			}
+			if got := api.log.count("OPTIONS") - before; got != 1 {
+				t.Fatalf("two identical PUTs sent %d preflights, want 1 (Access-Control-Max-Age)", got)
+			}
+			if api.log.count("PUT") != 2 {
+				t.Fatalf("server saw %d PUTs, want 2", api.log.count("PUT"))
+			}
+		})
+	}
+}
