@@ -13,6 +13,33 @@ import (
 	"github.com/scratch-notes/notes-api/routes"
 )
 
+// v1Event is a REST v1 event from alice, JSON-encoded.
+func v1Event(method, path, body string) []byte {
+	ev := events.APIGatewayProxyRequest{HTTPMethod: method, Path: path, Body: body,
+		RequestContext: events.APIGatewayProxyRequestContext{Identity: events.APIGatewayRequestIdentity{CognitoIdentityID: alice}}}
+	if body != "" {
+		ev.MultiValueHeaders = map[string][]string{"Content-Type": {"application/json"}}
+	}
+	b, _ := json.Marshal(ev)
+	return b
+}
+
+// gatewayCreate invokes a create event and returns the note it made.
+func gatewayCreate(b *testing.B, g *gateway, event []byte) note {
+	out, err := g.Invoke(context.Background(), event)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var resp events.APIGatewayProxyResponse
+	json.Unmarshal(out, &resp)
+	var n note
+	json.Unmarshal([]byte(resp.Body), &n)
+	if n.NoteID == "" {
+		b.Fatalf("create failed: %s", out)
+	}
+	return n
+}
+
 // The benchmarks measure what each front door adds to the same GET of one
 // note: BenchmarkGetNote/handler is the baseline, the others are compared
 // with it (ratios, same run, same machine).
@@ -39,20 +66,7 @@ func BenchmarkGetNote(b *testing.B) {
 	g := newGateway(h, log)
 
 	// One note, created through the v1 door.
-	create, _ := json.Marshal(events.APIGatewayProxyRequest{HTTPMethod: "POST", Path: "/notes", Body: `{"content":"hello"}`,
-		MultiValueHeaders: map[string][]string{"Content-Type": {"application/json"}},
-		RequestContext:    events.APIGatewayProxyRequestContext{Identity: events.APIGatewayRequestIdentity{CognitoIdentityID: alice}}})
-	out, err := g.Invoke(context.Background(), create)
-	if err != nil {
-		b.Fatal(err)
-	}
-	var resp events.APIGatewayProxyResponse
-	json.Unmarshal(out, &resp)
-	var n note
-	json.Unmarshal([]byte(resp.Body), &n)
-	if n.NoteID == "" {
-		b.Fatalf("create failed: %s", out)
-	}
+	n := gatewayCreate(b, g, v1Event("POST", "/notes", `{"content":"hello"}`))
 	path := "/notes/" + n.NoteID
 
 	b.Run("handler", func(b *testing.B) {
@@ -99,8 +113,7 @@ func BenchmarkColdStart(b *testing.B) {
 	log := slog.New(slog.DiscardHandler)
 	dir := b.TempDir()
 	env := map[string]string{"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001", "NOTES_DB": dir + "/notes.db"}
-	payload, _ := json.Marshal(events.APIGatewayProxyRequest{HTTPMethod: "GET", Path: "/notes",
-		RequestContext: events.APIGatewayProxyRequestContext{Identity: events.APIGatewayRequestIdentity{CognitoIdentityID: alice}}})
+	payload := v1Event("GET", "/notes", "")
 	for b.Loop() {
 		c, err := loadConfig(func(k string) string { return env[k] })
 		if err != nil {
@@ -132,9 +145,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	create, _ := json.Marshal(events.APIGatewayProxyRequest{HTTPMethod: "POST", Path: "/notes", Body: `{"content":"hello","attachment":null}`,
-		MultiValueHeaders: map[string][]string{"Content-Type": {"application/json"}},
-		RequestContext:    events.APIGatewayProxyRequestContext{Identity: events.APIGatewayRequestIdentity{CognitoIdentityID: alice}}})
+	create := v1Event("POST", "/notes", `{"content":"hello","attachment":null}`)
 	for _, st := range []struct {
 		name string
 		open func(testing.TB) routes.NoteStore
@@ -156,17 +167,9 @@ func BenchmarkEndToEnd(b *testing.B) {
 			}
 			g := newGateway(h, log)
 			for b.Loop() {
-				out, err := g.Invoke(context.Background(), create)
-				if err != nil {
-					b.Fatal(err)
-				}
+				n := gatewayCreate(b, g, create)
+				out, err := g.Invoke(context.Background(), v1Event("GET", "/notes/"+n.NoteID, ""))
 				var resp events.APIGatewayProxyResponse
-				json.Unmarshal(out, &resp)
-				var n note
-				json.Unmarshal([]byte(resp.Body), &n)
-				get, _ := json.Marshal(events.APIGatewayProxyRequest{HTTPMethod: "GET", Path: "/notes/" + n.NoteID,
-					RequestContext: events.APIGatewayProxyRequestContext{Identity: events.APIGatewayRequestIdentity{CognitoIdentityID: alice}}})
-				out, err = g.Invoke(context.Background(), get)
 				json.Unmarshal(out, &resp)
 				if err != nil || resp.StatusCode != http.StatusOK {
 					b.Fatalf("get: %v %s", err, out)

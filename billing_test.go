@@ -14,10 +14,7 @@ func stripeMock(t *testing.T) string {
 	t.Helper()
 	base := os.Getenv("NOTES_TEST_STRIPE_MOCK")
 	if base == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("NOTES_TEST_STRIPE_MOCK is not set, and CI=true requires stripe-mock: run make test")
-		}
-		t.Skip("SKIPPED: no stripe-mock; `make test` starts it and sets NOTES_TEST_STRIPE_MOCK")
+		missing(t, "no stripe-mock (NOTES_TEST_STRIPE_MOCK)")
 	}
 	return base
 }

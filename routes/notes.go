@@ -28,6 +28,15 @@ type notePayload struct {
 	Attachment *string `json:"attachment"`
 }
 
+// decodeNote reads and checks a note payload.
+func decodeNote(w http.ResponseWriter, r *http.Request) (notePayload, error) {
+	var p notePayload
+	if err := decodeJSON(w, r, &p); err != nil {
+		return p, err
+	}
+	return p, p.validate()
+}
+
 func (p notePayload) validate() error {
 	if p.Content == nil {
 		return errorf(http.StatusBadRequest, "content is required: a string")
@@ -73,12 +82,8 @@ func noteID(r *http.Request) (string, error) {
 
 // handleNoteCreate handles POST /notes.
 func (s *Server) handleNoteCreate(w http.ResponseWriter, r *http.Request) {
-	var p notePayload
-	if err := decodeJSON(w, r, &p); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if err := p.validate(); err != nil {
+	p, err := decodeNote(w, r)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -174,12 +179,8 @@ func (s *Server) handleNoteUpdate(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	var p notePayload
-	if err := decodeJSON(w, r, &p); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if err := p.validate(); err != nil {
+	p, err := decodeNote(w, r)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}

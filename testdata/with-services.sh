@@ -32,6 +32,22 @@ wait_port() {
 	return 1
 }
 
+# serve NAME VAR PORT CMD...: starts CMD, which listens on PORT, and
+# exports VAR=http://127.0.0.1:PORT once it does.
+serve() {
+	local name=$1 var=$2 port=$3
+	shift 3
+	"$@" >/dev/null 2>&1 &
+	local pid=$!
+	pids+=("$pid")
+	if wait_port "$port" "$pid"; then
+		export "$var=http://127.0.0.1:$port"
+		echo "with-services: $name on http://127.0.0.1:$port (pid $pid)" >&2
+	else
+		echo "with-services: $name did not start" >&2
+	fi
+}
+
 start_dynalite() {
 	command -v node >/dev/null || { echo "with-services: node not found: no dynalite" >&2; return; }
 	if [ ! -x testdata/dynalite/node_modules/.bin/dynalite ]; then
@@ -40,15 +56,8 @@ start_dynalite() {
 	fi
 	local port
 	port=$(free_port)
-	node testdata/dynalite/node_modules/.bin/dynalite --host 127.0.0.1 --port "$port" --createTableMs 0 --deleteTableMs 0 >/dev/null 2>&1 &
-	local pid=$!
-	pids+=("$pid")
-	if wait_port "$port" "$pid"; then
-		export NOTES_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
-		echo "with-services: dynalite on $NOTES_TEST_DYNAMODB_ENDPOINT (pid $pid)" >&2
-	else
-		echo "with-services: dynalite did not start" >&2
-	fi
+	serve dynalite NOTES_TEST_DYNAMODB_ENDPOINT "$port" \
+		node testdata/dynalite/node_modules/.bin/dynalite --host 127.0.0.1 --port "$port" --createTableMs 0 --deleteTableMs 0
 }
 
 start_stripe_mock() {
@@ -57,15 +66,7 @@ start_stripe_mock() {
 	port=$(free_port)
 	# Both listeners on loopback: the HTTPS one is unused, but must not bind
 	# every address.
-	"$bin" -http-addr "127.0.0.1:$port" -https-addr "127.0.0.1:0" >/dev/null 2>&1 &
-	local pid=$!
-	pids+=("$pid")
-	if wait_port "$port" "$pid"; then
-		export NOTES_TEST_STRIPE_MOCK="http://127.0.0.1:$port"
-		echo "with-services: stripe-mock on $NOTES_TEST_STRIPE_MOCK (pid $pid)" >&2
-	else
-		echo "with-services: stripe-mock did not start" >&2
-	fi
+	serve stripe-mock NOTES_TEST_STRIPE_MOCK "$port" "$bin" -http-addr "127.0.0.1:$port" -https-addr "127.0.0.1:0"
 }
 
 install_chromium() {
