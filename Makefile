@@ -23,7 +23,7 @@ dynalite:
 
 ## test: every test, with the race detector, against the servers it needs
 test:
-	testdata/with-services.sh $(GO) test -race -count=1 ./...
+	testdata/with-services.sh $(GO) test -race -count=1 -timeout 20m ./...
 
 ## build: the local binary in bin/
 build:
