@@ -279,6 +279,15 @@ func startAPI(t *testing.T, frontDoor string, env map[string]string) apiServer {
 
 var frontDoors = []string{"local", "gateway"}
 
+// browserCall is one fetch from the page and the status it must read.
+type browserCall struct {
+	name         string
+	method, path string
+	body         any
+	opts         map[string]any
+	want         int
+}
+
 func TestBrowserAllowedOrigin(t *testing.T) {
 	ctx := newBrowser(t)
 	for _, door := range frontDoors {
@@ -314,13 +323,7 @@ func TestBrowserAllowedOrigin(t *testing.T) {
 				t.Fatalf("delete = %+v", r)
 			}
 
-			errors := []struct {
-				name         string
-				method, path string
-				body         any
-				opts         map[string]any
-				want         int
-			}{
+			errors := []browserCall{
 				{"400", "POST", "/notes", "{not json", nil, 400},
 				{"404", "GET", "/notes/nope", nil, nil, 404},
 				{"405", "DELETE", "/notes", nil, nil, 405},
@@ -330,13 +333,7 @@ func TestBrowserAllowedOrigin(t *testing.T) {
 				{"503", "POST", "/billing", map[string]any{"storage": "21", "source": "tok_visa"}, nil, 503},
 			}
 			if door == "gateway" {
-				errors = append(errors, struct {
-					name         string
-					method, path string
-					body         any
-					opts         map[string]any
-					want         int
-				}{"401", "GET", "/notes", nil, map[string]any{"unsigned": true}, 401})
+				errors = append(errors, browserCall{"401", "GET", "/notes", nil, map[string]any{"unsigned": true}, 401})
 			}
 			for _, e := range errors {
 				r := p.call(t, e.method, e.path, e.body, e.opts)
