@@ -207,15 +207,21 @@ func TestMalformedEvents(t *testing.T) {
 			RequestContext: events.APIGatewayV2HTTPRequestContext{HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "POST", Path: "/notes"},
 				Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{IAM: &events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{
 					CognitoIdentity: events.APIGatewayV2HTTPRequestContextAuthorizerCognitoIdentity{IdentityID: alice}}}}},
-		"v1 bad method": events.APIGatewayProxyRequest{HTTPMethod: "GE T", Path: "/notes"},
+		"v1 bad method": events.APIGatewayProxyRequest{HTTPMethod: "GE T", Path: "/notes",
+			RequestContext: events.APIGatewayProxyRequestContext{RequestID: "rid-bad-method"}},
 	} {
 		var resp struct {
-			StatusCode int    `json:"statusCode"`
-			Body       string `json:"body"`
+			StatusCode        int                 `json:"statusCode"`
+			Headers           map[string]string   `json:"headers"`
+			MultiValueHeaders map[string][]string `json:"multiValueHeaders"`
+			Body              string              `json:"body"`
 		}
 		invoke(t, g, ev, &resp)
 		if resp.StatusCode != 400 || !strings.Contains(resp.Body, `"error"`) {
 			t.Fatalf("%s: %d %s, want a 400 JSON error", name, resp.StatusCode, resp.Body)
+		}
+		if name == "v1 bad method" && resp.Headers["X-Request-Id"] != "rid-bad-method" {
+			t.Fatalf("%s: headers %v, want the event's request id", name, resp.Headers)
 		}
 	}
 	if _, err := g.Invoke(context.Background(), []byte(`"not an event"`)); err == nil {

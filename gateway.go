@@ -46,7 +46,7 @@ func (g *gateway) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		if err != nil {
 			g.log.ErrorContext(ctx, "adapt v2 event", "request_id", ev.RequestContext.RequestID, "error", err.Error())
 			resp = events.APIGatewayV2HTTPResponse{StatusCode: http.StatusBadRequest,
-				Headers: map[string]string{"Content-Type": "application/json"}, Body: badEventBody}
+				Headers: badEventHeaders(ev.RequestContext.RequestID), Body: badEventBody}
 		}
 		return json.Marshal(resp)
 	}
@@ -62,12 +62,18 @@ func (g *gateway) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	if err != nil {
 		g.log.ErrorContext(ctx, "adapt v1 event", "request_id", ev.RequestContext.RequestID, "error", err.Error())
 		resp = events.APIGatewayProxyResponse{StatusCode: http.StatusBadRequest,
-			Headers: map[string]string{"Content-Type": "application/json"}, Body: badEventBody}
+			Headers: badEventHeaders(ev.RequestContext.RequestID), Body: badEventBody}
 	}
 	return json.Marshal(resp)
 }
 
+// An event the adapter cannot turn into a request never reaches the
+// handler; its answer still carries the request id.
 const badEventBody = `{"error":"the request could not be read"}`
+
+func badEventHeaders(requestID string) map[string]string {
+	return map[string]string{"Content-Type": "application/json", "X-Request-Id": requestID}
+}
 
 func validBase64(s string) bool {
 	_, err := base64.StdEncoding.DecodeString(s)
