@@ -15,34 +15,38 @@ run:
 DYNAMO_PORT ?= 8000
 run-dynamo:
 	$(GO) build -o $(BIN)/notes-api .
-	testdata/dynalite.sh 127.0.0.1 $(DYNAMO_PORT) env PORT=$(PORT) $(BIN)/notes-api
+	scripts/dynalite.sh 127.0.0.1 $(DYNAMO_PORT) env PORT=$(PORT) $(BIN)/notes-api
 
 ## dynalite: only dynalite, on every interface, for `sam local start-api` in Docker
 dynalite:
-	testdata/dynalite.sh 0.0.0.0 $(DYNAMO_PORT)
+	scripts/dynalite.sh 0.0.0.0 $(DYNAMO_PORT)
 
 ## test: every test, with the race detector, against the servers it needs
 test:
-	testdata/with-services.sh $(GO) test -race -count=1 -timeout 20m ./...
+	scripts/with-services.sh $(GO) test -race -count=1 -timeout 20m ./...
 
 ## build: the local binary in bin/
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/notes-api .
 
 ## build-NotesFunction: what `sam build` runs (BuildMethod: makefile): a static
-## arm64 bootstrap for provided.al2023, in $(ARTIFACTS_DIR)
+## arm64 bootstrap for provided.al2023, in $(ARTIFACTS_DIR) (sam build sets it;
+## bin/ otherwise)
+ARTIFACTS_DIR ?= $(BIN)
 build-NotesFunction:
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(ARTIFACTS_DIR)/bootstrap .
 
-## lint: formatting, vet and staticcheck (pinned in go.mod as a tool)
+## lint: formatting, go.mod and go.sum tidy, vet and staticcheck (pinned in
+## go.mod as a tool)
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	@$(GO) mod tidy -diff || { echo "go mod tidy would change go.mod or go.sum (above): run go mod tidy"; exit 1; }
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
 
 ## bench: the benchmarks, each against its baseline in the same run
 bench:
-	testdata/with-services.sh $(GO) test -run '^$$' -bench . -benchmem ./...
+	scripts/with-services.sh $(GO) test -run '^$$' -bench . -benchmem ./...
 
 clean:
 	rm -rf $(BIN) notes.db

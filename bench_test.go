@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/scratch-notes/notes-api/gateway"
 	"github.com/scratch-notes/notes-api/routes"
 )
 
@@ -25,7 +26,7 @@ func v1Event(method, path, body string) []byte {
 }
 
 // gatewayCreate invokes a create event and returns the note it made.
-func gatewayCreate(b *testing.B, g *gateway, event []byte) note {
+func gatewayCreate(b *testing.B, g *gateway.Handler, event []byte) note {
 	out, err := g.Invoke(context.Background(), event)
 	if err != nil {
 		b.Fatal(err)
@@ -63,7 +64,7 @@ func BenchmarkGetNote(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	g := newGateway(h, log)
+	g := gateway.New(h, log)
 
 	// One note, created through the v1 door.
 	n := gatewayCreate(b, g, v1Event("POST", "/notes", `{"content":"hello"}`))
@@ -72,12 +73,7 @@ func BenchmarkGetNote(b *testing.B) {
 	b.Run("handler", func(b *testing.B) {
 		// The deployed handler, called directly with the gateway context
 		// the adapter would give it.
-		v1 := events.APIGatewayProxyRequest{HTTPMethod: "GET", Path: path,
-			RequestContext: events.APIGatewayProxyRequestContext{Identity: events.APIGatewayRequestIdentity{CognitoIdentityID: alice}}}
-		req, err := g.v1.EventToRequestWithContext(context.Background(), v1)
-		if err != nil {
-			b.Fatal(err)
-		}
+		req := httptest.NewRequestWithContext(routes.WithCaller(context.Background(), routes.Caller{IdentityID: alice}), "GET", path, nil)
 		for b.Loop() {
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, req)
@@ -127,7 +123,7 @@ func BenchmarkColdStart(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := newGateway(h, log).Invoke(context.Background(), payload); err != nil {
+		if _, err := gateway.New(h, log).Invoke(context.Background(), payload); err != nil {
 			b.Fatal(err)
 		}
 		db.Close()
@@ -158,14 +154,14 @@ func BenchmarkEndToEnd(b *testing.B) {
 			tb.Cleanup(func() { db.Close() })
 			return s
 		}},
-		{"dynamo", func(tb testing.TB) routes.NoteStore { s, _, _ := newTestDynamo(tb); return s }},
+		{"dynamo", openTestDynamo},
 	} {
 		b.Run(st.name, func(b *testing.B) {
 			h, err := newHandler(c, st.open(b), log)
 			if err != nil {
 				b.Fatal(err)
 			}
-			g := newGateway(h, log)
+			g := gateway.New(h, log)
 			for b.Loop() {
 				n := gatewayCreate(b, g, create)
 				out, err := g.Invoke(context.Background(), v1Event("GET", "/notes/"+n.NoteID, ""))

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -18,30 +17,18 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/chromedp/chromedp"
 
+	"github.com/scratch-notes/notes-api/gateway"
+	"github.com/scratch-notes/notes-api/internal/testenv"
 	"github.com/scratch-notes/notes-api/routes"
 	"github.com/scratch-notes/notes-api/store"
 )
-
-// chromium is Debian's headless Chromium, which `make test` installs.
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{os.Getenv("NOTES_TEST_CHROMIUM"), "/usr/bin/chromium"} {
-		if p != "" {
-			if _, err := os.Stat(p); err == nil {
-				return p
-			}
-		}
-	}
-	missing(t, "chromium is not installed")
-	return ""
-}
 
 // newBrowser starts headless Chromium with a fresh profile and returns a
 // context for one tab in it.
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
 	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromium(t)),
+		chromedp.ExecPath(testenv.Chromium(t)),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.Headless,
 		chromedp.NoSandbox,
@@ -183,7 +170,7 @@ func (l *requestLog) count(method string) int {
 // proxy response becomes the HTTP answer, so the adapter's header handling
 // is in the loop. A signed request gets an identity, as API Gateway's IAM
 // authorizer would give it.
-type samGateway struct{ g *gateway }
+type samGateway struct{ g *gateway.Handler }
 
 func (s samGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
@@ -269,7 +256,7 @@ func startAPI(t *testing.T, frontDoor string, env map[string]string) apiServer {
 		if err != nil {
 			t.Fatal(err)
 		}
-		h = samGateway{g: newGateway(handler, log)}
+		h = samGateway{g: gateway.New(handler, log)}
 	}
 	rl := &requestLog{}
 	srv := httptest.NewServer(rl.wrap(h))

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
 func TestConfigDefaults(t *testing.T) {
@@ -59,7 +61,7 @@ func TestDynamoNeedsRegion(t *testing.T) {
 		t.Setenv(k, "")
 	}
 	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
-	_, _, err := openStore(context.Background(), testConfig(t, map[string]string{"NOTES_TABLE": "notes"}))
+	_, _, err := openStore(testConfig(t, map[string]string{"NOTES_TABLE": "notes"}), func() (aws.Config, error) { return loadAWS(context.Background()) })
 	if err == nil || !strings.Contains(err.Error(), "AWS_REGION") {
 		t.Fatalf("NOTES_TABLE without a region: err = %v, want one naming AWS_REGION", err)
 	}
@@ -106,5 +108,17 @@ func TestOneLogLinePerRequest(t *testing.T) {
 	}
 	if strings.Contains(buf.String(), "secret") {
 		t.Fatalf("log holds a body or a secret: %s", buf.String())
+	}
+}
+
+func TestCredentialsWithWildcardRefused(t *testing.T) {
+	for _, origins := range []string{"", "*", "https://*.example.com", appOrigin + ",*"} {
+		getenv := func(k string) string {
+			return map[string]string{"CORS_ALLOW_CREDENTIALS": "true", "CORS_ALLOWED_ORIGINS": origins, "NOTES_DB": t.TempDir() + "/n.db"}[k]
+		}
+		err := run(getenv, slog.New(slog.DiscardHandler))
+		if err == nil || !strings.Contains(err.Error(), "CORS_ALLOW_CREDENTIALS") {
+			t.Fatalf("origins %q with credentials: run = %v, want a refusal naming CORS_ALLOW_CREDENTIALS", origins, err)
+		}
 	}
 }

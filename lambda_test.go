@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/scratch-notes/notes-api/internal/apitest"
 )
 
 // TestBuildNotesFunction runs the Makefile target `sam build` calls and
@@ -55,7 +57,7 @@ type rie struct {
 	url string
 }
 
-// Invoke implements invoker: one invocation through the emulator.
+// Invoke implements apitest.Invoker: one invocation through the emulator.
 func (r rie) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, "POST", r.url+"/2015-03-31/functions/function/invocations", bytes.NewReader(payload))
 	if err != nil {
@@ -138,16 +140,16 @@ func TestBootstrapUnderRIE(t *testing.T) {
 	bootstrap := hostBootstrap(t)
 	for _, dir := range []string{"v1", "v2"} {
 		t.Run(dir, func(t *testing.T) {
-			checkEventFlow(t, startRIE(t, bootstrap, "CORS_ALLOWED_ORIGINS="+appOrigin), dir)
+			apitest.CheckEventFlow(t, startRIE(t, bootstrap, "CORS_ALLOWED_ORIGINS="+appOrigin), filepath.Join("testdata", "events", dir))
 		})
 	}
 	t.Run("sam local", func(t *testing.T) {
-		checkSAMLocalFlow(t, startRIE(t, bootstrap, "AWS_SAM_LOCAL=true", "DEV_IDENTITY_ID=sam-user"))
+		apitest.CheckSAMLocalFlow(t, startRIE(t, bootstrap, "AWS_SAM_LOCAL=true", "DEV_IDENTITY_ID=sam-user"), filepath.Join("testdata", "events", "v1-sam-local"))
 	})
 	t.Run("sam local event deployed", func(t *testing.T) {
-		r := invokeFile(t, startRIE(t, bootstrap), "testdata/events/v1-sam-local/list.json", fixtureNoteID)
-		if r.status != 401 {
-			t.Fatalf("a sam local event with no identity, deployed = %d, want 401", r.status)
+		r := apitest.InvokeFile(t, startRIE(t, bootstrap), "testdata/events/v1-sam-local/list.json", apitest.FixtureNoteID)
+		if r.Status != 401 {
+			t.Fatalf("a sam local event with no identity, deployed = %d, want 401", r.Status)
 		}
 	})
 }

@@ -16,17 +16,19 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/stripe/stripe-go/v82"
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/scratch-notes/notes-api/billing"
+	"github.com/scratch-notes/notes-api/gateway"
 	"github.com/scratch-notes/notes-api/routes"
 	"github.com/scratch-notes/notes-api/store"
 )
@@ -140,24 +142,12 @@ func openBolt(path string) (*bolt.DB, *store.Bolt, error) {
 	return db, s, nil
 }
 
-// stripeTimeout bounds one charge, Stripe's own retries included, inside
-// API Gateway's 29 s.
-const stripeTimeout = 20 * time.Second
-
 // newBiller returns the Stripe biller, or nil when no key is configured.
 func newBiller(c config) routes.Biller {
 	if c.stripeKey == "" {
 		return nil
 	}
-	bc := &stripe.BackendConfig{
-		HTTPClient:    &http.Client{Timeout: stripeTimeout},
-		LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelNull},
-	}
-	if c.stripeBase != "" {
-		bc.URL = stripe.String(c.stripeBase)
-	}
-	client := stripe.NewClient(c.stripeKey, stripe.WithBackends(stripe.NewBackendsWithConfig(bc)))
-	return billing.NewStripe(client)
+	return billing.NewStripe(billing.NewClient(c.stripeKey, c.stripeBase), billing.ChargeTimeout)
 }
 
 // newHandler builds the API for a configuration.
@@ -180,11 +170,24 @@ func newHandler(c config, notes routes.NoteStore, log *slog.Logger) (http.Handle
 	return h, err
 }
 
+// loadAWS is the one AWS configuration every client is built from. The
+// SDK reads its own variables (AWS_REGION, credentials, the shared files,
+// AWS_ENDPOINT_URL_<SERVICE>).
+func loadAWS(ctx context.Context) (aws.Config, error) {
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("AWS configuration: %w", err)
+	}
+	if cfg.Region == "" {
+		return aws.Config{}, errors.New("AWS_REGION is not set")
+	}
+	return cfg, nil
+}
+
 // openStore returns the DynamoDB store when NOTES_TABLE is set, else the
-// embedded one, and what closes it. The AWS configuration is loaded here,
-// once, only when it is needed: the SDK reads its own variables
-// (AWS_REGION, AWS_ENDPOINT_URL_DYNAMODB, credentials).
-func openStore(ctx context.Context, c config) (routes.NoteStore, func() error, error) {
+// embedded one, and what closes it. awsCfg is called only when the store
+// needs it.
+func openStore(c config, awsCfg func() (aws.Config, error)) (routes.NoteStore, func() error, error) {
 	if c.notesTable == "" {
 		db, s, err := openBolt(c.notesDB)
 		if err != nil {
@@ -192,14 +195,11 @@ func openStore(ctx context.Context, c config) (routes.NoteStore, func() error, e
 		}
 		return s, db.Close, nil
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	cfg, err := awsCfg()
 	if err != nil {
-		return nil, nil, fmt.Errorf("NOTES_TABLE=%s: AWS configuration: %w", c.notesTable, err)
+		return nil, nil, fmt.Errorf("NOTES_TABLE=%s: %w", c.notesTable, err)
 	}
-	if awsCfg.Region == "" {
-		return nil, nil, fmt.Errorf("NOTES_TABLE=%s: AWS_REGION is not set", c.notesTable)
-	}
-	s := store.NewDynamo(dynamodb.NewFromConfig(awsCfg), c.notesTable)
+	s := store.NewDynamo(dynamodb.NewFromConfig(cfg), c.notesTable)
 	return s, func() error { return nil }, nil
 }
 
@@ -208,20 +208,25 @@ func run(getenv func(string) string, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	notes, closeStore, err := openStore(context.Background(), c)
+	// Loaded once, on first use, for every AWS client.
+	awsCfg := sync.OnceValues(func() (aws.Config, error) { return loadAWS(context.Background()) })
+	notes, closeStore, err := openStore(c, awsCfg)
 	if err != nil {
 		return err
 	}
-	defer closeStore()
 	h, err := newHandler(c, notes, log)
 	if err != nil {
+		closeStore()
 		return err
 	}
 
 	if c.lambda {
-		lambda.StartWithOptions(newGateway(h, log), lambda.WithEnableSIGTERM(func() { closeStore() }))
+		// StartWithOptions never returns: the store is closed on the
+		// SIGTERM Lambda sends before it shuts the instance down.
+		lambda.StartWithOptions(gateway.New(h, log), lambda.WithEnableSIGTERM(func() { closeStore() }))
 		return nil
 	}
+	defer closeStore()
 	return serve(c.port, h, log)
 }
 

@@ -2,92 +2,16 @@ package main
 
 import (
 	"bufio"
-	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
-
-// need returns the path of a program the test needs (see missing).
-func need(t *testing.T, program string) string {
-	t.Helper()
-	p, err := exec.LookPath(program)
-	if err != nil {
-		missing(t, "%s is not installed", program)
-	}
-	return p
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-var (
-	buildOnce sync.Once
-	builtBin  string
-	buildErr  error
-)
-
-// binary builds this command once per test run.
-func binary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "notes-api-test")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		builtBin = filepath.Join(dir, "notes-api")
-		if out, err := exec.Command("go", "build", "-o", builtBin, ".").CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return builtBin
-}
-
-// startBinary starts the built command as the local server, as `make run`
-// does, returning its base URL.
-func startBinary(t *testing.T, env ...string) (string, *exec.Cmd) {
-	t.Helper()
-	bin := binary(t)
-	port := freePort(t)
-	cmd := exec.Command(bin)
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "PORT=" + strconv.Itoa(port),
-		"NOTES_DB=" + filepath.Join(t.TempDir(), "notes.db")}, env...)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	base := "http://127.0.0.1:" + strconv.Itoa(port)
-	for i := 0; ; i++ {
-		if resp, err := http.Get(base + "/notes"); err == nil {
-			resp.Body.Close()
-			return base, cmd
-		}
-		if i == 100 {
-			t.Fatal("the server did not start")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
 
 // TestReadmeSession runs the README's "Try it" block verbatim (but for the
 // port) against the real binary, and checks every status it promises.
@@ -154,12 +78,4 @@ func TestStartupRefusal(t *testing.T) {
 	if err == nil || !strings.Contains(string(out), "CORS_ALLOW_CREDENTIALS") {
 		t.Fatalf("credentials with every origin: %v %s, want a non-zero exit naming CORS_ALLOW_CREDENTIALS", err, out)
 	}
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if builtBin != "" {
-		os.RemoveAll(filepath.Dir(builtBin))
-	}
-	os.Exit(code)
 }

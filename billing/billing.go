@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/stripe/stripe-go/v82"
 )
@@ -61,19 +62,64 @@ type Error struct {
 func (e *Error) Error() string { return fmt.Sprintf("stripe charge: %s: %v", e.Message, e.err) }
 func (e *Error) Unwrap() error { return e.err }
 
+// ChargeTimeout is how long one charge may take, Stripe's own retries
+// included: API Gateway gives up at 29 s, and an answer the client never
+// reads must not be a charge it does not know about.
+const ChargeTimeout = 20 * time.Second
+
+// NewClient returns a Stripe client for key with stripe-go's retries (two,
+// each with the same idempotency key) and its logging off. apiBase is
+// Stripe's own API when empty (stripe-mock in tests).
+func NewClient(key, apiBase string) *stripe.Client {
+	bc := &stripe.BackendConfig{
+		HTTPClient:    &http.Client{Timeout: ChargeTimeout},
+		LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelNull},
+	}
+	if apiBase != "" {
+		bc.URL = stripe.String(apiBase)
+	}
+	return stripe.NewClient(key, stripe.WithBackends(stripe.NewBackendsWithConfig(bc)))
+}
+
 // Stripe charges cards with the Charges API, the one the original
 // frontend's card tokens (tok_...) were made for.
 type Stripe struct {
-	client *stripe.Client
+	client  *stripe.Client
+	timeout time.Duration
 }
 
-// NewStripe returns a biller on a ready Stripe client.
-func NewStripe(client *stripe.Client) *Stripe {
-	return &Stripe{client: client}
+// NewStripe returns a biller on a ready Stripe client that gives a charge
+// up after timeout (ChargeTimeout deployed), retries included.
+func NewStripe(client *stripe.Client, timeout time.Duration) *Stripe {
+	return &Stripe{client: client, timeout: timeout}
 }
 
-// Charge makes the charge and returns its id (ch_...).
+// Charge makes the charge and returns its id (ch_...). It answers within
+// the timeout whatever Stripe does: stripe-go sleeps between retries
+// without watching the context, so the call runs on its own and is left
+// to end (its next attempt sees the expired context and stops).
 func (s *Stripe) Charge(ctx context.Context, c Charge) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	type result struct {
+		id  string
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		id, err := s.charge(ctx, c)
+		done <- result{id, err}
+	}()
+	select {
+	case r := <-done:
+		return r.id, r.err
+	case <-ctx.Done():
+		return "", &Error{Kind: Upstream, Message: upstreamMessage,
+			err: fmt.Errorf("no answer within %v: %w", s.timeout, ctx.Err())}
+	}
+}
+
+func (s *Stripe) charge(ctx context.Context, c Charge) (string, error) {
 	params := &stripe.ChargeCreateParams{
 		Amount:      stripe.Int64(c.Amount),
 		Currency:    stripe.String(string(stripe.CurrencyUSD)),

@@ -7,12 +7,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/stripe/stripe-go/v82"
+
+	"github.com/scratch-notes/notes-api/internal/testenv"
 )
 
 func TestPrice(t *testing.T) {
@@ -36,7 +37,7 @@ func newClient(base string, retries int64) *Stripe {
 		MaxNetworkRetries: stripe.Int64(retries),
 		LeveledLogger:     &stripe.LeveledLogger{Level: stripe.LevelNull},
 	}
-	return NewStripe(stripe.NewClient("sk_test_secret123", stripe.WithBackends(stripe.NewBackendsWithConfig(bc))))
+	return NewStripe(stripe.NewClient("sk_test_secret123", stripe.WithBackends(stripe.NewBackendsWithConfig(bc))), ChargeTimeout)
 }
 
 // recorded is what the test Stripe server received.
@@ -158,14 +159,7 @@ func TestChargeFailures(t *testing.T) {
 // TestStripeMock charges through the real stripe-go wiring against
 // stripe-mock, which `make test` starts.
 func TestStripeMock(t *testing.T) {
-	base := os.Getenv("NOTES_TEST_STRIPE_MOCK")
-	if base == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("NOTES_TEST_STRIPE_MOCK is not set, and CI=true requires stripe-mock: run make test")
-		}
-		t.Skip("SKIPPED: no stripe-mock; `make test` starts it and sets NOTES_TEST_STRIPE_MOCK")
-	}
-	id, err := newClient(base, 0).Charge(context.Background(), Charge{Amount: 4200, Source: "tok_visa", IdempotencyKey: "k1"})
+	id, err := NewStripe(NewClient("sk_test_123", testenv.StripeMock(t)), ChargeTimeout).Charge(context.Background(), Charge{Amount: 4200, Source: "tok_visa", IdempotencyKey: "k1"})
 	if err != nil || !strings.HasPrefix(id, "ch_") {
 		t.Fatalf("Charge = %q, %v; want a ch_ id", id, err)
 	}

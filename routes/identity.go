@@ -3,33 +3,41 @@ package routes
 import (
 	"context"
 	"net/http"
-
-	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 )
 
 // devIdentityHeader names a local caller; it is ignored when deployed.
 const devIdentityHeader = "X-Dev-Identity-Id"
 
-// gatewayIdentity is the Cognito identity id API Gateway's IAM authorizer
-// put into the event: REST v1 or HTTP API v2. Only the adapter's context
-// is read, never a header.
-func gatewayIdentity(ctx context.Context) string {
-	if gw, ok := core.GetAPIGatewayContextFromContext(ctx); ok {
-		return gw.Identity.CognitoIdentityID
-	}
-	if gw, ok := core.GetAPIGatewayV2ContextFromContext(ctx); ok && gw.Authorizer != nil && gw.Authorizer.IAM != nil {
-		return gw.Authorizer.IAM.CognitoIdentity.IdentityID
-	}
-	return ""
+// Caller is what API Gateway says about a request: the Cognito identity
+// its IAM authorizer verified (empty when there is none) and its own
+// request id. Only the Lambda front door knows it, and hands it over with
+// WithCaller; no header can set it.
+type Caller struct {
+	IdentityID string
+	RequestID  string
 }
 
-// identity returns the caller's user id, or "" when there is none.
+// WithCaller returns ctx carrying what API Gateway said about the request.
+func WithCaller(ctx context.Context, c Caller) context.Context {
+	return context.WithValue(ctx, callerKey, c)
+}
+
+// callerFrom returns the Caller the front door put in ctx, if any.
+func callerFrom(ctx context.Context) (Caller, bool) {
+	c, ok := ctx.Value(callerKey).(Caller)
+	return c, ok
+}
+
+// identityOf returns the caller's user id, or "" when there is none:
+// deployed, only API Gateway's identity; locally (and under sam local),
+// the gateway's identity if any, else X-Dev-Identity-Id, else the
+// configured dev identity.
 func (s *Server) identityOf(r *http.Request) string {
-	id := gatewayIdentity(r.Context())
-	if id != "" || s.identity == IdentityDeployed {
-		return id
+	c, _ := callerFrom(r.Context())
+	if c.IdentityID != "" || s.identity == IdentityDeployed {
+		return c.IdentityID
 	}
-	if id = r.Header.Get(devIdentityHeader); id != "" {
+	if id := r.Header.Get(devIdentityHeader); id != "" {
 		return id
 	}
 	return s.devIdentity

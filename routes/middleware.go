@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 )
@@ -18,6 +17,7 @@ type ctxKey int
 const (
 	requestIDKey ctxKey = iota
 	userIDKey
+	callerKey
 )
 
 func requestIDFrom(ctx context.Context) string {
@@ -25,23 +25,12 @@ func requestIDFrom(ctx context.Context) string {
 	return id
 }
 
-// gatewayRequestID is API Gateway's own request id, when the request came
-// through the Lambda adapter.
-func gatewayRequestID(ctx context.Context) string {
-	if gw, ok := core.GetAPIGatewayContextFromContext(ctx); ok {
-		return gw.RequestID
-	}
-	if gw, ok := core.GetAPIGatewayV2ContextFromContext(ctx); ok {
-		return gw.RequestID
-	}
-	return ""
-}
-
 // withRequestID gives every request an id (API Gateway's when deployed)
 // and puts it on every response, before anything else can answer.
 func (s *Server) withRequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := gatewayRequestID(r.Context())
+		c, _ := callerFrom(r.Context())
+		id := c.RequestID
 		if id == "" {
 			id = uuid.NewString()
 		}
@@ -91,22 +80,6 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			"duration_ms", float64(time.Since(start).Microseconds())/1000,
 			"bytes", sw.bytes,
 		)
-	})
-}
-
-// normalizeHeaders undoes what the Lambda adapter does to headers before
-// CORS and the handlers read them: the v2 adapter splits a comma-separated
-// Access-Control-Request-Headers into several values, of which go-chi/cors
-// reads only the first; and the adapter's context headers, which a client
-// can forge, are dropped so nothing can ever trust them.
-func normalizeHeaders(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if v := r.Header.Values("Access-Control-Request-Headers"); len(v) > 1 {
-			r.Header.Set("Access-Control-Request-Headers", strings.Join(v, ","))
-		}
-		r.Header.Del(core.APIGwContextHeader)
-		r.Header.Del(core.APIGwStageVarsHeader)
-		next.ServeHTTP(w, r)
 	})
 }
 

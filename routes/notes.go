@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -20,6 +21,28 @@ const (
 	// maxNoteIDBytes bounds a path id; longer ids cannot exist.
 	maxNoteIDBytes = 256
 )
+
+// noteJSON is a note as the API answers it (SPEC.md's "A note").
+// Attachment is always present, null when there is no file; updatedAt
+// only once the note has changed.
+type noteJSON struct {
+	UserID     string  `json:"userId"`
+	NoteID     string  `json:"noteId"`
+	Content    string  `json:"content"`
+	Attachment *string `json:"attachment"`
+	CreatedAt  int64   `json:"createdAt"`
+	UpdatedAt  int64   `json:"updatedAt,omitempty"`
+}
+
+func toJSON(n store.Note) noteJSON { return noteJSON(n) }
+
+func listJSON(notes []store.Note) []noteJSON {
+	out := make([]noteJSON, len(notes))
+	for i, n := range notes {
+		out[i] = toJSON(n)
+	}
+	return out
+}
 
 // notePayload is what a client may send for a note; the server owns every
 // other field.
@@ -87,7 +110,7 @@ func (s *Server) handleNoteCreate(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	id, err := s.newID()
+	id, err := newUUIDv7()
 	if err != nil {
 		s.writeError(w, r, fmt.Errorf("new note id: %w", err))
 		return
@@ -97,14 +120,14 @@ func (s *Server) handleNoteCreate(w http.ResponseWriter, r *http.Request) {
 		NoteID:     id,
 		Content:    *p.Content,
 		Attachment: p.Attachment,
-		CreatedAt:  s.now().UnixMilli(),
+		CreatedAt:  time.Now().UnixMilli(),
 	})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	w.Header().Set("Location", "/notes/"+n.NoteID)
-	s.writeJSON(w, r, http.StatusCreated, n)
+	s.writeJSON(w, r, http.StatusCreated, toJSON(n))
 }
 
 // handleNoteList handles GET /notes.
@@ -135,19 +158,19 @@ func (s *Server) handleNoteList(w http.ResponseWriter, r *http.Request) {
 		if page.Next != "" {
 			w.Header().Set("X-Next-Cursor", page.Next)
 		}
-		s.writeJSON(w, r, http.StatusOK, page.Notes)
+		s.writeJSON(w, r, http.StatusOK, listJSON(page.Notes))
 		return
 	}
 
 	// Without a limit, every note: follow the store's pages to the end.
-	notes := []store.Note{}
+	notes := []noteJSON{}
 	for {
 		page, err := s.notes.List(r.Context(), user, maxListLimit, cursor)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		notes = append(notes, page.Notes...)
+		notes = append(notes, listJSON(page.Notes)...)
 		if page.Next == "" {
 			break
 		}
@@ -168,7 +191,7 @@ func (s *Server) handleNoteGet(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	s.writeJSON(w, r, http.StatusOK, n)
+	s.writeJSON(w, r, http.StatusOK, toJSON(n))
 }
 
 // handleNoteUpdate handles PUT /notes/{id}: content and attachment are
@@ -189,13 +212,13 @@ func (s *Server) handleNoteUpdate(w http.ResponseWriter, r *http.Request) {
 		NoteID:     id,
 		Content:    *p.Content,
 		Attachment: p.Attachment,
-		UpdatedAt:  s.now().UnixMilli(),
+		UpdatedAt:  time.Now().UnixMilli(),
 	})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	s.writeJSON(w, r, http.StatusOK, n)
+	s.writeJSON(w, r, http.StatusOK, toJSON(n))
 }
 
 // handleNoteDelete handles DELETE /notes/{id}.

@@ -7,7 +7,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
@@ -55,9 +54,6 @@ type Config struct {
 	CORS        CORS
 	Identity    IdentityMode
 	DevIdentity string
-	// Now and NewID default to the clock and UUIDv7; tests replace them.
-	Now   func() time.Time
-	NewID func() (string, error)
 }
 
 // Server holds the dependencies of every handler.
@@ -67,8 +63,6 @@ type Server struct {
 	log         *slog.Logger
 	identity    IdentityMode
 	devIdentity string
-	now         func() time.Time
-	newID       func() (string, error)
 }
 
 // New returns the API's handler, or an error for a configuration that
@@ -84,17 +78,9 @@ func New(cfg Config) (http.Handler, error) {
 		log:         cfg.Logger,
 		identity:    cfg.Identity,
 		devIdentity: cfg.DevIdentity,
-		now:         cfg.Now,
-		newID:       cfg.NewID,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
-	}
-	if s.now == nil {
-		s.now = time.Now
-	}
-	if s.newID == nil {
-		s.newID = newUUIDv7
 	}
 	if s.devIdentity == "" {
 		s.devIdentity = "local-user"
@@ -115,9 +101,9 @@ func New(cfg Config) (http.Handler, error) {
 		r.Post("/billing", s.handleBilling)
 	})
 
-	// Request ids, logs and the header fixes wrap the router, so that
-	// the preflights go-chi/cors answers itself carry them too.
-	return s.withRequestID(s.logRequests(normalizeHeaders(r))), nil
+	// Request ids and logs wrap the router, so that the preflights
+	// go-chi/cors answers itself carry them too.
+	return s.withRequestID(s.logRequests(r)), nil
 }
 
 func newUUIDv7() (string, error) {

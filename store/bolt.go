@@ -13,6 +13,26 @@ import (
 // sort by creation time, so the reverse key order is newest first.
 var rootBucket = []byte("notes")
 
+// boltRecord is a note as the bbolt file holds it: JSON, with the field
+// names the first version of the file used. Change it only with a
+// migration of existing files.
+type boltRecord struct {
+	UserID     string  `json:"userId"`
+	NoteID     string  `json:"noteId"`
+	Content    string  `json:"content"`
+	Attachment *string `json:"attachment"`
+	CreatedAt  int64   `json:"createdAt"`
+	UpdatedAt  int64   `json:"updatedAt,omitempty"`
+}
+
+func encodeBolt(n Note) ([]byte, error) { return json.Marshal(boltRecord(n)) }
+
+func decodeBolt(v []byte) (Note, error) {
+	var r boltRecord
+	err := json.Unmarshal(v, &r)
+	return Note(r), err
+}
+
 // Bolt is the embedded store: one bbolt file on local disk. bbolt
 // serialises writers, so it is safe for concurrent use; a write that
 // fails is rolled back whole.
@@ -42,7 +62,7 @@ func (b *Bolt) Create(ctx context.Context, n Note) (Note, error) {
 	if n.UserID == "" || n.NoteID == "" {
 		return Note{}, errors.New("bolt create note: empty user or note id")
 	}
-	v, err := json.Marshal(n)
+	v, err := encodeBolt(n)
 	if err != nil {
 		return Note{}, fmt.Errorf("bolt encode note %s: %w", n.NoteID, err)
 	}
@@ -73,7 +93,9 @@ func (b *Bolt) Get(ctx context.Context, userID, noteID string) (Note, error) {
 		if v == nil {
 			return ErrNotFound
 		}
-		return json.Unmarshal(v, &n)
+		var err error
+		n, err = decodeBolt(v)
+		return err
 	})
 	if err != nil {
 		return Note{}, fmt.Errorf("bolt get note %s: %w", noteID, err)
@@ -120,8 +142,8 @@ func (b *Bolt) List(ctx context.Context, userID string, limit int, cursor string
 				page.Next = encodeCursor(userID, page.Notes[limit-1].NoteID)
 				return nil
 			}
-			var n Note
-			if err := json.Unmarshal(v, &n); err != nil {
+			n, err := decodeBolt(v)
+			if err != nil {
 				return fmt.Errorf("decode note %s: %w", k, err)
 			}
 			page.Notes = append(page.Notes, n)
@@ -146,13 +168,14 @@ func (b *Bolt) Update(ctx context.Context, n Note) (Note, error) {
 		if v == nil {
 			return ErrNotFound
 		}
-		if err := json.Unmarshal(v, &updated); err != nil {
+		var err error
+		if updated, err = decodeBolt(v); err != nil {
 			return err
 		}
 		updated.Content = n.Content
 		updated.Attachment = n.Attachment
 		updated.UpdatedAt = n.UpdatedAt
-		nv, err := json.Marshal(updated)
+		nv, err := encodeBolt(updated)
 		if err != nil {
 			return err
 		}
@@ -175,7 +198,8 @@ func (b *Bolt) Delete(ctx context.Context, userID, noteID string) (Note, error) 
 		if v == nil {
 			return ErrNotFound
 		}
-		if err := json.Unmarshal(v, &old); err != nil {
+		var err error
+		if old, err = decodeBolt(v); err != nil {
 			return err
 		}
 		return tx.Bucket(rootBucket).Bucket([]byte(userID)).Delete([]byte(noteID))

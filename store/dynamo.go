@@ -15,22 +15,21 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
-// DefaultDynamoTimeout bounds each store call, retries included, well
-// inside API Gateway's 29 s integration timeout.
-const DefaultDynamoTimeout = 8 * time.Second
+// dynamoTimeout bounds each store call, retries included, well inside
+// API Gateway's 29 s integration timeout.
+const dynamoTimeout = 8 * time.Second
 
 // Dynamo is the deployed store: one DynamoDB table with partition key
 // userId and sort key noteId, the original app's table. Every write is
 // conditional, so nothing is half-done or silently created.
 type Dynamo struct {
-	client  *dynamodb.Client
-	table   string
-	timeout time.Duration
+	client *dynamodb.Client
+	table  string
 }
 
 // NewDynamo returns a store on table through a ready client.
 func NewDynamo(client *dynamodb.Client, table string) *Dynamo {
-	return &Dynamo{client: client, table: table, timeout: DefaultDynamoTimeout}
+	return &Dynamo{client: client, table: table}
 }
 
 // item is a note as the table holds it. The original Node.js app wrote
@@ -62,7 +61,7 @@ func decodeItem(av map[string]types.AttributeValue) (Note, error) {
 
 // Create implements routes.NoteStore.
 func (d *Dynamo) Create(ctx context.Context, n Note) (Note, error) {
-	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	ctx, cancel := context.WithTimeout(ctx, dynamoTimeout)
 	defer cancel()
 	av, err := attributevalue.MarshalMap(item(n))
 	if err != nil {
@@ -81,7 +80,7 @@ func (d *Dynamo) Create(ctx context.Context, n Note) (Note, error) {
 
 // Get implements routes.NoteStore.
 func (d *Dynamo) Get(ctx context.Context, userID, noteID string) (Note, error) {
-	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	ctx, cancel := context.WithTimeout(ctx, dynamoTimeout)
 	defer cancel()
 	out, err := d.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      &d.table,
@@ -118,7 +117,7 @@ func (d *Dynamo) List(ctx context.Context, userID string, limit int, cursor stri
 		// ever continue the caller's partition.
 		start = d.key(userID, after)
 	}
-	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	ctx, cancel := context.WithTimeout(ctx, dynamoTimeout)
 	defer cancel()
 	page := Page{Notes: []Note{}}
 	for {
@@ -156,7 +155,7 @@ func (d *Dynamo) List(ctx context.Context, userID string, limit int, cursor stri
 
 // Update implements routes.NoteStore.
 func (d *Dynamo) Update(ctx context.Context, n Note) (Note, error) {
-	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	ctx, cancel := context.WithTimeout(ctx, dynamoTimeout)
 	defer cancel()
 	var attachment types.AttributeValue = &types.AttributeValueMemberNULL{Value: true}
 	if n.Attachment != nil {
@@ -186,7 +185,7 @@ func (d *Dynamo) Update(ctx context.Context, n Note) (Note, error) {
 
 // Delete implements routes.NoteStore.
 func (d *Dynamo) Delete(ctx context.Context, userID, noteID string) (Note, error) {
-	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	ctx, cancel := context.WithTimeout(ctx, dynamoTimeout)
 	defer cancel()
 	out, err := d.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName:           &d.table,

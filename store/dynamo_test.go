@@ -18,23 +18,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/scratch-notes/notes-api/internal/testenv"
 )
 
 var _ contractStore = (*Dynamo)(nil)
-
-// dynaliteEndpoint is the DynamoDB-compatible server `make test` starts
-// (testdata/with-services.sh).
-func dynaliteEndpoint(t *testing.T) string {
-	t.Helper()
-	ep := os.Getenv("NOTES_TEST_DYNAMODB_ENDPOINT")
-	if ep == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("NOTES_TEST_DYNAMODB_ENDPOINT is not set, and CI=true requires dynalite: run the tests with make test")
-		}
-		t.Skip("SKIPPED: no DynamoDB-compatible server; `make test` starts dynalite and sets NOTES_TEST_DYNAMODB_ENDPOINT")
-	}
-	return ep
-}
 
 func dynamoClient(endpoint string, retries int) *dynamodb.Client {
 	return dynamodb.New(dynamodb.Options{
@@ -62,13 +50,13 @@ func newTable(t *testing.T, c *dynamodb.Client) string {
 
 func openDynamo(t *testing.T) (*Dynamo, *dynamodb.Client, string) {
 	t.Helper()
-	c := dynamoClient(dynaliteEndpoint(t), 3)
+	c := testenv.DynamoClient(t, 3)
 	table := newTable(t, c)
 	return NewDynamo(c, table), c, table
 }
 
 func TestDynamoContract(t *testing.T) {
-	dynaliteEndpoint(t)
+	testenv.DynamoDB(t)
 	testContract(t, func(t *testing.T) contractStore {
 		s, _, _ := openDynamo(t)
 		return s
@@ -226,7 +214,7 @@ func TestDynamoErrorTranslation(t *testing.T) {
 	})
 
 	t.Run("missing table on dynalite", func(t *testing.T) {
-		s := NewDynamo(dynamoClient(dynaliteEndpoint(t), 1), "no-such-table")
+		s := NewDynamo(dynamoClient(testenv.DynamoDB(t), 1), "no-such-table")
 		_, err := s.Create(ctx, newNote(t, "u", "x"))
 		if err == nil || errors.Is(err, ErrUnavailable) || errors.Is(err, ErrConflict) {
 			t.Fatalf("Create on a missing table: err = %v, want an internal error", err)

@@ -5,18 +5,20 @@ package store
 
 import "errors"
 
-// Note is one user's note as it is stored and as the API returns it.
-// Attachment is the S3 key relative to the user's private/<identityId>/
-// prefix, or nil when the note has no file.
+// Note is one user's note. Attachment is the S3 key relative to the
+// user's private/<identityId>/ prefix, or nil when the note has no file.
+// It has no wire tags: each backend has its own record type and the API
+// its own answer type, so that renaming a field on one side never
+// silently changes another.
 type Note struct {
-	UserID     string  `json:"userId"`
-	NoteID     string  `json:"noteId"`
-	Content    string  `json:"content"`
-	Attachment *string `json:"attachment"`
+	UserID     string
+	NoteID     string
+	Content    string
+	Attachment *string
 	// CreatedAt and UpdatedAt are Unix epoch milliseconds; UpdatedAt is
 	// zero until the note is first changed.
-	CreatedAt int64 `json:"createdAt"`
-	UpdatedAt int64 `json:"updatedAt,omitempty"`
+	CreatedAt int64
+	UpdatedAt int64
 }
 
 // Page is one slice of a user's notes, newest first. Next is the opaque

@@ -1,4 +1,4 @@
-package main
+package routes_test
 
 import (
 	"context"
@@ -12,109 +12,107 @@ import (
 	"github.com/scratch-notes/notes-api/store"
 )
 
-const alice, bob = "us-east-1:alice", "us-east-1:bob"
-
 func TestNoteEndpoints(t *testing.T) {
-	eachDoor(t, nil, nil, func(t *testing.T, d door) {
-		resp := d.do(t, request{method: "POST", path: "/notes", header: jsonHeader, user: alice,
-			body: `{"content":"hello world","attachment":"1603846842984-hello.jpg"}`})
-		if resp.status != http.StatusCreated {
-			t.Fatalf("POST status = %d, want 201 (%s)", resp.status, resp.body)
+	eachDoor(t, defaults(), func(t *testing.T, d door) {
+		resp := d.Do(t, request{Method: "POST", Path: "/notes", Header: jsonHeader, User: alice,
+			Body: `{"content":"hello world","attachment":"1603846842984-hello.jpg"}`})
+		if resp.Status != http.StatusCreated {
+			t.Fatalf("POST status = %d, want 201 (%s)", resp.Status, resp.Body)
 		}
 		var created note
-		resp.json(t, &created)
+		resp.JSON(t, &created)
 		if created.UserID != alice || created.Content != "hello world" || created.Attachment != "1603846842984-hello.jpg" || created.CreatedAt == 0 || created.UpdatedAt != 0 {
 			t.Fatalf("created = %+v", created)
 		}
 		if len(created.NoteID) != 36 || created.NoteID[14] != '7' {
 			t.Fatalf("noteId = %q, want a UUIDv7", created.NoteID)
 		}
-		if got, want := resp.header.Get("Location"), "/notes/"+created.NoteID; got != want {
+		if got, want := resp.Header.Get("Location"), "/notes/"+created.NoteID; got != want {
 			t.Fatalf("Location = %q, want %q", got, want)
 		}
-		if got := resp.header.Get("Content-Type"); got != "application/json" {
+		if got := resp.Header.Get("Content-Type"); got != "application/json" {
 			t.Fatalf("Content-Type = %q", got)
 		}
 
-		resp = d.do(t, request{method: "GET", path: "/notes/" + created.NoteID, user: alice})
+		resp = d.Do(t, request{Method: "GET", Path: "/notes/" + created.NoteID, User: alice})
 		var got note
-		resp.json(t, &got)
-		if resp.status != http.StatusOK || got != created {
-			t.Fatalf("GET = %d %+v, want 200 %+v", resp.status, got, created)
+		resp.JSON(t, &got)
+		if resp.Status != http.StatusOK || got != created {
+			t.Fatalf("GET = %d %+v, want 200 %+v", resp.Status, got, created)
 		}
 
-		resp = d.do(t, request{method: "GET", path: "/notes", user: alice})
+		resp = d.Do(t, request{Method: "GET", Path: "/notes", User: alice})
 		var list []note
-		resp.json(t, &list)
-		if resp.status != http.StatusOK || len(list) != 1 || list[0] != created {
-			t.Fatalf("list = %d %s", resp.status, resp.body)
+		resp.JSON(t, &list)
+		if resp.Status != http.StatusOK || len(list) != 1 || list[0] != created {
+			t.Fatalf("list = %d %s", resp.Status, resp.Body)
 		}
-		if resp.header.Get("X-Next-Cursor") != "" {
-			t.Fatalf("X-Next-Cursor on a complete list: %q", resp.header.Get("X-Next-Cursor"))
+		if resp.Header.Get("X-Next-Cursor") != "" {
+			t.Fatalf("X-Next-Cursor on a complete list: %q", resp.Header.Get("X-Next-Cursor"))
 		}
 
-		resp = d.do(t, request{method: "PUT", path: "/notes/" + created.NoteID, header: jsonHeader, user: alice,
-			body: `{"content":"new world"}`})
+		resp = d.Do(t, request{Method: "PUT", Path: "/notes/" + created.NoteID, Header: jsonHeader, User: alice,
+			Body: `{"content":"new world"}`})
 		var updated note
-		resp.json(t, &updated)
-		if resp.status != http.StatusOK || updated.Content != "new world" || updated.Attachment != nil ||
+		resp.JSON(t, &updated)
+		if resp.Status != http.StatusOK || updated.Content != "new world" || updated.Attachment != nil ||
 			updated.CreatedAt != created.CreatedAt || updated.UpdatedAt == 0 || updated.NoteID != created.NoteID {
-			t.Fatalf("PUT = %d %s; want the note with content replaced and attachment null", resp.status, resp.body)
+			t.Fatalf("PUT = %d %s; want the note with content replaced and attachment null", resp.Status, resp.Body)
 		}
-		if !strings.Contains(string(resp.body), `"attachment":null`) {
-			t.Fatalf("PUT body %s: attachment must be present as null", resp.body)
+		if !strings.Contains(string(resp.Body), `"attachment":null`) {
+			t.Fatalf("PUT body %s: attachment must be present as null", resp.Body)
 		}
 
-		resp = d.do(t, request{method: "DELETE", path: "/notes/" + created.NoteID, user: alice})
-		if resp.status != http.StatusNoContent || len(resp.body) != 0 {
-			t.Fatalf("DELETE = %d %q, want 204 and no body", resp.status, resp.body)
+		resp = d.Do(t, request{Method: "DELETE", Path: "/notes/" + created.NoteID, User: alice})
+		if resp.Status != http.StatusNoContent || len(resp.Body) != 0 {
+			t.Fatalf("DELETE = %d %q, want 204 and no body", resp.Status, resp.Body)
 		}
-		resp = d.do(t, request{method: "GET", path: "/notes/" + created.NoteID, user: alice})
-		if resp.status != http.StatusNotFound {
-			t.Fatalf("GET after DELETE = %d, want 404", resp.status)
+		resp = d.Do(t, request{Method: "GET", Path: "/notes/" + created.NoteID, User: alice})
+		if resp.Status != http.StatusNotFound {
+			t.Fatalf("GET after DELETE = %d, want 404", resp.Status)
 		}
-		resp.errorMessage(t)
+		resp.ErrorMessage(t)
 
-		resp = d.do(t, request{method: "GET", path: "/notes", user: alice})
-		if resp.status != http.StatusOK || strings.TrimSpace(string(resp.body)) != "[]" {
-			t.Fatalf("empty list = %d %s, want 200 []", resp.status, resp.body)
+		resp = d.Do(t, request{Method: "GET", Path: "/notes", User: alice})
+		if resp.Status != http.StatusOK || strings.TrimSpace(string(resp.Body)) != "[]" {
+			t.Fatalf("empty list = %d %s, want 200 []", resp.Status, resp.Body)
 		}
 	})
 }
 
 func TestBillingIsNotConfigured(t *testing.T) {
-	eachDoor(t, nil, nil, func(t *testing.T, d door) {
-		resp := d.do(t, request{method: "POST", path: "/billing", header: jsonHeader, user: alice,
-			body: `{"storage":"21","source":"tok_visa"}`})
-		if resp.status != http.StatusServiceUnavailable {
-			t.Fatalf("status = %d, want 503", resp.status)
+	eachDoor(t, defaults(), func(t *testing.T, d door) {
+		resp := d.Do(t, request{Method: "POST", Path: "/billing", Header: jsonHeader, User: alice,
+			Body: `{"storage":"21","source":"tok_visa"}`})
+		if resp.Status != http.StatusServiceUnavailable {
+			t.Fatalf("status = %d, want 503", resp.Status)
 		}
-		if got := resp.errorMessage(t); got != "billing is not configured" {
+		if got := resp.ErrorMessage(t); got != "billing is not configured" {
 			t.Fatalf("error = %q", got)
 		}
 	})
 }
 
 func TestUserIsolation(t *testing.T) {
-	eachDoor(t, nil, nil, func(t *testing.T, d door) {
+	eachDoor(t, defaults(), func(t *testing.T, d door) {
 		a := createNote(t, d, alice, "alice's secret")
 		for _, req := range []request{
-			{method: "GET", path: "/notes/" + a.NoteID},
-			{method: "PUT", path: "/notes/" + a.NoteID, header: jsonHeader, body: `{"content":"bob was here"}`},
-			{method: "DELETE", path: "/notes/" + a.NoteID},
+			{Method: "GET", Path: "/notes/" + a.NoteID},
+			{Method: "PUT", Path: "/notes/" + a.NoteID, Header: jsonHeader, Body: `{"content":"bob was here"}`},
+			{Method: "DELETE", Path: "/notes/" + a.NoteID},
 		} {
-			req.user = bob
-			if resp := d.do(t, req); resp.status != http.StatusNotFound {
-				t.Fatalf("bob %s alice's note = %d, want 404", req.method, resp.status)
+			req.User = bob
+			if resp := d.Do(t, req); resp.Status != http.StatusNotFound {
+				t.Fatalf("bob %s alice's note = %d, want 404", req.Method, resp.Status)
 			}
 		}
-		resp := d.do(t, request{method: "GET", path: "/notes", user: bob})
-		if strings.TrimSpace(string(resp.body)) != "[]" {
-			t.Fatalf("bob's list = %s, want []", resp.body)
+		resp := d.Do(t, request{Method: "GET", Path: "/notes", User: bob})
+		if strings.TrimSpace(string(resp.Body)) != "[]" {
+			t.Fatalf("bob's list = %s, want []", resp.Body)
 		}
-		resp = d.do(t, request{method: "GET", path: "/notes/" + a.NoteID, user: alice})
+		resp = d.Do(t, request{Method: "GET", Path: "/notes/" + a.NoteID, User: alice})
 		var got note
-		resp.json(t, &got)
+		resp.JSON(t, &got)
 		if got != a {
 			t.Fatalf("alice's note after bob = %+v, want unchanged %+v", got, a)
 		}
@@ -122,27 +120,27 @@ func TestUserIsolation(t *testing.T) {
 }
 
 func TestMissingNotes(t *testing.T) {
-	eachDoor(t, nil, nil, func(t *testing.T, d door) {
+	eachDoor(t, defaults(), func(t *testing.T, d door) {
 		const id = "0193f1d2-7c3a-7def-8a01-5f7e3b2c1d4e"
-		resp := d.do(t, request{method: "PUT", path: "/notes/" + id, header: jsonHeader, user: alice, body: `{"content":"x"}`})
-		if resp.status != http.StatusNotFound {
-			t.Fatalf("PUT missing = %d, want 404", resp.status)
+		resp := d.Do(t, request{Method: "PUT", Path: "/notes/" + id, Header: jsonHeader, User: alice, Body: `{"content":"x"}`})
+		if resp.Status != http.StatusNotFound {
+			t.Fatalf("PUT missing = %d, want 404", resp.Status)
 		}
-		resp.errorMessage(t)
-		if resp := d.do(t, request{method: "GET", path: "/notes/" + id, user: alice}); resp.status != http.StatusNotFound {
-			t.Fatalf("GET after PUT of a missing note = %d, want 404: PUT must not create", resp.status)
+		resp.ErrorMessage(t)
+		if resp := d.Do(t, request{Method: "GET", Path: "/notes/" + id, User: alice}); resp.Status != http.StatusNotFound {
+			t.Fatalf("GET after PUT of a missing note = %d, want 404: PUT must not create", resp.Status)
 		}
-		if resp := d.do(t, request{method: "DELETE", path: "/notes/" + id, user: alice}); resp.status != http.StatusNotFound {
-			t.Fatalf("DELETE missing = %d, want 404", resp.status)
+		if resp := d.Do(t, request{Method: "DELETE", Path: "/notes/" + id, User: alice}); resp.Status != http.StatusNotFound {
+			t.Fatalf("DELETE missing = %d, want 404", resp.Status)
 		}
-		if resp := d.do(t, request{method: "GET", path: "/notes/" + strings.Repeat("x", 2000), user: alice}); resp.status != http.StatusNotFound {
-			t.Fatalf("GET of an overlong id = %d, want 404", resp.status)
+		if resp := d.Do(t, request{Method: "GET", Path: "/notes/" + strings.Repeat("x", 2000), User: alice}); resp.Status != http.StatusNotFound {
+			t.Fatalf("GET of an overlong id = %d, want 404", resp.Status)
 		}
 	})
 }
 
 func TestPagination(t *testing.T) {
-	eachDoor(t, nil, nil, func(t *testing.T, d door) {
+	eachDoor(t, defaults(), func(t *testing.T, d door) {
 		var ids []string
 		for i := 0; i < 25; i++ {
 			ids = append(ids, createNote(t, d, alice, fmt.Sprint(i)).NoteID)
@@ -157,17 +155,17 @@ func TestPagination(t *testing.T) {
 			if i > 5 {
 				t.Fatal("pagination never ended")
 			}
-			resp := d.do(t, request{method: "GET", path: path, user: alice})
-			if resp.status != http.StatusOK {
-				t.Fatalf("GET %s = %d %s", path, resp.status, resp.body)
+			resp := d.Do(t, request{Method: "GET", Path: path, User: alice})
+			if resp.Status != http.StatusOK {
+				t.Fatalf("GET %s = %d %s", path, resp.Status, resp.Body)
 			}
 			var page []note
-			resp.json(t, &page)
+			resp.JSON(t, &page)
 			sizes = append(sizes, len(page))
 			for _, n := range page {
 				got = append(got, n.NoteID)
 			}
-			next := resp.header.Get("X-Next-Cursor")
+			next := resp.Header.Get("X-Next-Cursor")
 			if next == "" {
 				break
 			}
@@ -183,9 +181,9 @@ func TestPagination(t *testing.T) {
 			}
 		}
 
-		resp := d.do(t, request{method: "GET", path: "/notes", user: alice})
+		resp := d.Do(t, request{Method: "GET", Path: "/notes", User: alice})
 		var all []note
-		resp.json(t, &all)
+		resp.JSON(t, &all)
 		if len(all) != 25 || all[0].NoteID != ids[24] {
 			t.Fatalf("GET /notes without limit = %d notes, want all 25 newest first", len(all))
 		}
@@ -194,15 +192,15 @@ func TestPagination(t *testing.T) {
 		tampered[3] ^= 0x01
 		for _, q := range []string{"limit=0", "limit=1001", "limit=abc", "limit=-1", "limit=", "limit=2.5",
 			"limit=10&cursor=" + string(tampered), "cursor=not-a-cursor", "limit=10&cursor="} {
-			resp := d.do(t, request{method: "GET", path: "/notes?" + q, user: alice})
-			if resp.status != http.StatusBadRequest {
-				t.Fatalf("GET /notes?%s = %d, want 400", q, resp.status)
+			resp := d.Do(t, request{Method: "GET", Path: "/notes?" + q, User: alice})
+			if resp.Status != http.StatusBadRequest {
+				t.Fatalf("GET /notes?%s = %d, want 400", q, resp.Status)
 			}
-			resp.errorMessage(t)
+			resp.ErrorMessage(t)
 		}
 		// A cursor is bound to its user: bob cannot continue alice's list.
-		if resp := d.do(t, request{method: "GET", path: "/notes?limit=10&cursor=" + lastCursor, user: bob}); resp.status != http.StatusBadRequest {
-			t.Fatalf("bob with alice's cursor = %d, want 400", resp.status)
+		if resp := d.Do(t, request{Method: "GET", Path: "/notes?limit=10&cursor=" + lastCursor, User: bob}); resp.Status != http.StatusBadRequest {
+			t.Fatalf("bob with alice's cursor = %d, want 400", resp.Status)
 		}
 	})
 }
@@ -241,7 +239,7 @@ func TestBadInput(t *testing.T) {
 		{"PUT attachment with ..", "PUT", `{"content":"a","attachment":"../f"}`, "application/json", 400},
 		{"PUT unknown field", "PUT", `{"content":"a","createdAt":1}`, "application/json", 400},
 	}
-	eachDoor(t, nil, nil, func(t *testing.T, d door) {
+	eachDoor(t, defaults(), func(t *testing.T, d door) {
 		n := createNote(t, d, alice, "original")
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
@@ -253,25 +251,25 @@ func TestBadInput(t *testing.T) {
 				if tc.ctype != "" {
 					h["Content-Type"] = tc.ctype
 				}
-				resp := d.do(t, request{method: tc.method, path: path, body: tc.body, header: h, user: alice})
-				if resp.status != tc.want {
-					t.Fatalf("status = %d, want %d (%s)", resp.status, tc.want, resp.body)
+				resp := d.Do(t, request{Method: tc.method, Path: path, Body: tc.body, Header: h, User: alice})
+				if resp.Status != tc.want {
+					t.Fatalf("status = %d, want %d (%s)", resp.Status, tc.want, resp.Body)
 				}
-				resp.errorMessage(t)
+				resp.ErrorMessage(t)
 			})
 		}
 		// Nothing was written by any of them.
-		resp := d.do(t, request{method: "GET", path: "/notes", user: alice})
+		resp := d.Do(t, request{Method: "GET", Path: "/notes", User: alice})
 		var list []note
-		resp.json(t, &list)
+		resp.JSON(t, &list)
 		if len(list) != 1 || list[0] != n {
-			t.Fatalf("after bad input, notes = %s; want only the original, unchanged", resp.body)
+			t.Fatalf("after bad input, notes = %s; want only the original, unchanged", resp.Body)
 		}
 	})
 }
 
 func TestAcceptedInput(t *testing.T) {
-	eachDoor(t, nil, nil, func(t *testing.T, d door) {
+	eachDoor(t, defaults(), func(t *testing.T, d door) {
 		for _, tc := range []struct{ name, ctype, body string }{
 			{"charset", "application/json; charset=UTF-8", `{"content":"a","attachment":null}`},
 			{"upper-case type", "Application/JSON", `{"content":"a"}`},
@@ -279,32 +277,32 @@ func TestAcceptedInput(t *testing.T) {
 			{"nested key", "application/json", `{"content":"a","attachment":"2026/11/1603846842984-photo..v2.jpg"}`},
 			{"empty content", "application/json", `{"content":""}`},
 		} {
-			resp := d.do(t, request{method: "POST", path: "/notes", body: tc.body, header: map[string]string{"Content-Type": tc.ctype}, user: alice})
-			if resp.status != http.StatusCreated {
-				t.Fatalf("%s: status = %d, want 201 (%.200s)", tc.name, resp.status, resp.body)
+			resp := d.Do(t, request{Method: "POST", Path: "/notes", Body: tc.body, Header: map[string]string{"Content-Type": tc.ctype}, User: alice})
+			if resp.Status != http.StatusCreated {
+				t.Fatalf("%s: status = %d, want 201 (%.200s)", tc.name, resp.Status, resp.Body)
 			}
 		}
 	})
 }
 
 func TestUnknownPathAndMethod(t *testing.T) {
-	eachDoor(t, nil, nil, func(t *testing.T, d door) {
-		resp := d.do(t, request{method: "GET", path: "/nope", user: alice})
-		if resp.status != http.StatusNotFound {
-			t.Fatalf("GET /nope = %d, want 404", resp.status)
+	eachDoor(t, defaults(), func(t *testing.T, d door) {
+		resp := d.Do(t, request{Method: "GET", Path: "/nope", User: alice})
+		if resp.Status != http.StatusNotFound {
+			t.Fatalf("GET /nope = %d, want 404", resp.Status)
 		}
-		resp.errorMessage(t)
+		resp.ErrorMessage(t)
 		for _, tc := range []struct{ method, path, allow string }{
 			{"DELETE", "/notes", "GET, POST"},
 			{"PATCH", "/notes/abc", "GET, PUT, DELETE"},
 			{"GET", "/billing", "POST"},
 		} {
-			resp := d.do(t, request{method: tc.method, path: tc.path, user: alice})
-			if resp.status != http.StatusMethodNotAllowed {
-				t.Fatalf("%s %s = %d, want 405", tc.method, tc.path, resp.status)
+			resp := d.Do(t, request{Method: tc.method, Path: tc.path, User: alice})
+			if resp.Status != http.StatusMethodNotAllowed {
+				t.Fatalf("%s %s = %d, want 405", tc.method, tc.path, resp.Status)
 			}
-			resp.errorMessage(t)
-			if got := resp.header.Get("Allow"); got != tc.allow {
+			resp.ErrorMessage(t)
+			if got := resp.Header.Get("Allow"); got != tc.allow {
 				t.Fatalf("%s %s: Allow = %q, want %q", tc.method, tc.path, got, tc.allow)
 			}
 		}
@@ -346,25 +344,26 @@ func TestStoreFailures(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			wrap := func(s routes.NoteStore) routes.NoteStore { return faultyStore{NoteStore: s, fail: tc.fail} }
-			eachDoor(t, nil, wrap, func(t *testing.T, d door) {
-				resp := d.do(t, request{method: "GET", path: "/notes", user: alice,
-					header: map[string]string{"Origin": "https://app.example.com"}})
-				if resp.status != tc.want {
-					t.Fatalf("status = %d, want %d", resp.status, tc.want)
+			faulty := defaults()
+			faulty.wrap = func(s routes.NoteStore) routes.NoteStore { return faultyStore{NoteStore: s, fail: tc.fail} }
+			eachDoor(t, faulty, func(t *testing.T, d door) {
+				resp := d.Do(t, request{Method: "GET", Path: "/notes", User: alice,
+					Header: map[string]string{"Origin": "https://app.example.com"}})
+				if resp.Status != tc.want {
+					t.Fatalf("status = %d, want %d", resp.Status, tc.want)
 				}
-				msg := resp.errorMessage(t)
+				msg := resp.ErrorMessage(t)
 				if strings.Contains(msg, "10.0.0.5") || strings.Contains(msg, "arn:") || strings.Contains(msg, "refused") {
 					t.Fatalf("error %q leaks internals", msg)
 				}
-				if tc.want == 500 && !strings.Contains(msg, resp.header.Get("X-Request-Id")) {
-					t.Fatalf("500 message %q does not name the request id %q", msg, resp.header.Get("X-Request-Id"))
+				if tc.want == 500 && !strings.Contains(msg, resp.Header.Get("X-Request-Id")) {
+					t.Fatalf("500 message %q does not name the request id %q", msg, resp.Header.Get("X-Request-Id"))
 				}
-				if got := resp.header.Get("Retry-After") != ""; got != tc.retryAfter {
+				if got := resp.Header.Get("Retry-After") != ""; got != tc.retryAfter {
 					t.Fatalf("Retry-After present = %v, want %v", got, tc.retryAfter)
 				}
-				if resp.header.Get("Access-Control-Allow-Origin") != "*" || !headerListHas(strings.Join(resp.header.Values("Vary"), ","), "Origin") {
-					t.Fatalf("%d answer lacks Access-Control-Allow-Origin or Vary: Origin: %v", resp.status, resp.header)
+				if resp.Header.Get("Access-Control-Allow-Origin") != "*" || !headerListHas(strings.Join(resp.Header.Values("Vary"), ","), "Origin") {
+					t.Fatalf("%d answer lacks Access-Control-Allow-Origin or Vary: Origin: %v", resp.Status, resp.Header)
 				}
 			})
 		})

@@ -1,19 +1,22 @@
-package main
+package routes_test
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/scratch-notes/notes-api/gateway"
+	"github.com/scratch-notes/notes-api/internal/apitest"
+	"github.com/scratch-notes/notes-api/routes"
 )
 
 // TestLegacyItemsThroughTheAPI seeds the table the way the original
 // Node.js app left it and reads it back through the deployed front door.
 func TestLegacyItemsThroughTheAPI(t *testing.T) {
-	notes, client, table := newTestDynamo(t)
+	notes, client, table := newDynamo(t)
 	S := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
 	N := func(v string) types.AttributeValue { return &types.AttributeValueMemberN{Value: v} }
 	null := &types.AttributeValueMemberNULL{Value: true}
@@ -31,33 +34,27 @@ func TestLegacyItemsThroughTheAPI(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	c := testConfig(t, map[string]string{"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001"})
-	log := slog.New(slog.DiscardHandler)
-	h, err := newHandler(c, notes, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := v1Door{g: newGateway(h, log)}
+	d := apitest.V1{Invoker: gateway.New(defaults().handler(t, notes, routes.IdentityDeployed), nil)}
 
-	resp := d.do(t, request{method: "GET", path: "/notes", user: user})
+	resp := d.Do(t, request{Method: "GET", Path: "/notes", User: user})
 	var list []note
-	resp.json(t, &list)
-	if resp.status != http.StatusOK || len(list) != 4 {
-		t.Fatalf("list = %d, %d notes, want 200 and all 4 legacy notes: %s", resp.status, len(list), resp.body)
+	resp.JSON(t, &list)
+	if resp.Status != http.StatusOK || len(list) != 4 {
+		t.Fatalf("list = %d, %d notes, want 200 and all 4 legacy notes: %s", resp.Status, len(list), resp.Body)
 	}
-	resp = d.do(t, request{method: "GET", path: "/notes/2b82e2c0-793f-11ea-9602-6d514f529482", user: user})
+	resp = d.Do(t, request{Method: "GET", Path: "/notes/2b82e2c0-793f-11ea-9602-6d514f529482", User: user})
 	var n note
-	resp.json(t, &n)
-	if resp.status != http.StatusOK || n.Content != "" || n.Attachment != nil || n.CreatedAt != 0 {
-		t.Fatalf("upserted legacy note = %d %s", resp.status, resp.body)
+	resp.JSON(t, &n)
+	if resp.Status != http.StatusOK || n.Content != "" || n.Attachment != nil || n.CreatedAt != 0 {
+		t.Fatalf("upserted legacy note = %d %s", resp.Status, resp.Body)
 	}
-	resp = d.do(t, request{method: "PUT", path: "/notes/3c4d5e60-18b9-11eb-893d-b7fc3f6c5167", user: user,
-		header: jsonHeader, body: `{"content":"edited","attachment":"1603846842984-new.png"}`})
-	resp.json(t, &n)
-	if resp.status != http.StatusOK || n.Content != "edited" || n.Attachment != "1603846842984-new.png" || n.CreatedAt != 1603846860000 {
-		t.Fatalf("PUT legacy note = %d %s", resp.status, resp.body)
+	resp = d.Do(t, request{Method: "PUT", Path: "/notes/3c4d5e60-18b9-11eb-893d-b7fc3f6c5167", User: user,
+		Header: jsonHeader, Body: `{"content":"edited","attachment":"1603846842984-new.png"}`})
+	resp.JSON(t, &n)
+	if resp.Status != http.StatusOK || n.Content != "edited" || n.Attachment != "1603846842984-new.png" || n.CreatedAt != 1603846860000 {
+		t.Fatalf("PUT legacy note = %d %s", resp.Status, resp.Body)
 	}
-	if resp := d.do(t, request{method: "DELETE", path: "/notes/0101be80-18b9-11eb-893d-b7fc3f6c5167", user: user}); resp.status != http.StatusNoContent {
-		t.Fatalf("DELETE legacy note = %d", resp.status)
+	if resp := d.Do(t, request{Method: "DELETE", Path: "/notes/0101be80-18b9-11eb-893d-b7fc3f6c5167", User: user}); resp.Status != http.StatusNoContent {
+		t.Fatalf("DELETE legacy note = %d", resp.Status)
 	}
 }

@@ -1,32 +1,34 @@
-package main
+package routes_test
 
 import (
 	"encoding/json"
 	"net/http"
 	"testing"
+
+	"github.com/scratch-notes/notes-api/internal/apitest"
 )
 
 func TestDeployedIdentity(t *testing.T) {
-	ds := doors(t, nil, nil)
+	ds := doors(t, defaults())
 	for _, name := range []string{"v1", "v2"} {
 		d := ds[name]
 		t.Run(name, func(t *testing.T) {
-			resp := d.do(t, request{method: "GET", path: "/notes"})
-			if resp.status != http.StatusUnauthorized {
-				t.Fatalf("no identity = %d, want 401", resp.status)
+			resp := d.Do(t, request{Method: "GET", Path: "/notes"})
+			if resp.Status != http.StatusUnauthorized {
+				t.Fatalf("no identity = %d, want 401", resp.Status)
 			}
-			resp.errorMessage(t)
+			resp.ErrorMessage(t)
 
 			// X-Dev-Identity-Id is not an identity when deployed...
-			resp = d.do(t, request{method: "GET", path: "/notes", header: map[string]string{"X-Dev-Identity-Id": alice}})
-			if resp.status != http.StatusUnauthorized {
-				t.Fatalf("X-Dev-Identity-Id alone = %d, want 401", resp.status)
+			resp = d.Do(t, request{Method: "GET", Path: "/notes", Header: map[string]string{"X-Dev-Identity-Id": alice}})
+			if resp.Status != http.StatusUnauthorized {
+				t.Fatalf("X-Dev-Identity-Id alone = %d, want 401", resp.Status)
 			}
 			// ...and does not override the gateway's.
 			n := createNote(t, d, alice, "mine")
-			resp = d.do(t, request{method: "GET", path: "/notes/" + n.NoteID, user: bob, header: map[string]string{"X-Dev-Identity-Id": alice}})
-			if resp.status != http.StatusNotFound {
-				t.Fatalf("bob claiming alice by header = %d, want 404", resp.status)
+			resp = d.Do(t, request{Method: "GET", Path: "/notes/" + n.NoteID, User: bob, Header: map[string]string{"X-Dev-Identity-Id": alice}})
+			if resp.Status != http.StatusNotFound {
+				t.Fatalf("bob claiming alice by header = %d, want 404", resp.Status)
 			}
 		})
 	}
@@ -38,7 +40,7 @@ func forgedContext(user string) string {
 }
 
 func TestForgedAdapterContextIsIgnored(t *testing.T) {
-	eachDoor(t, nil, nil, func(t *testing.T, d door) {
+	eachDoor(t, defaults(), func(t *testing.T, d door) {
 		n := createNote(t, d, alice, "alice's")
 		forged := map[string]string{
 			"X-GoLambdaProxy-ApiGw-Context":   forgedContext(alice),
@@ -47,24 +49,26 @@ func TestForgedAdapterContextIsIgnored(t *testing.T) {
 		// As bob (or, locally, the default user), claiming alice through the
 		// adapter's header.
 		user := bob
-		if _, ok := d.(localDoor); ok {
+		if _, ok := d.(apitest.Local); ok {
 			user = ""
 		}
-		resp := d.do(t, request{method: "GET", path: "/notes/" + n.NoteID, user: user, header: forged})
-		if resp.status != http.StatusNotFound {
-			t.Fatalf("forged context = %d, want 404 (it must not make the caller alice)", resp.status)
+		resp := d.Do(t, request{Method: "GET", Path: "/notes/" + n.NoteID, User: user, Header: forged})
+		if resp.Status != http.StatusNotFound {
+			t.Fatalf("forged context = %d, want 404 (it must not make the caller alice)", resp.Status)
 		}
-		if _, ok := d.(localDoor); !ok {
-			resp = d.do(t, request{method: "GET", path: "/notes", header: forged})
-			if resp.status != http.StatusUnauthorized {
-				t.Fatalf("forged context with no identity = %d, want 401", resp.status)
+		if _, ok := d.(apitest.Local); !ok {
+			resp = d.Do(t, request{Method: "GET", Path: "/notes", Header: forged})
+			if resp.Status != http.StatusUnauthorized {
+				t.Fatalf("forged context with no identity = %d, want 401", resp.Status)
 			}
 		}
 	})
 }
 
 func TestLocalIdentity(t *testing.T) {
-	d := doors(t, map[string]string{"DEV_IDENTITY_ID": "dev-1"}, nil)["local"]
+	dev := defaults()
+	dev.devIdentity = "dev-1"
+	d := doors(t, dev)["local"]
 	n := createNote(t, d, "", "default user's")
 	if n.UserID != "dev-1" {
 		t.Fatalf("userId = %q, want DEV_IDENTITY_ID dev-1", n.UserID)
@@ -73,11 +77,11 @@ func TestLocalIdentity(t *testing.T) {
 	if h.UserID != "header-user" {
 		t.Fatalf("userId = %q, want the X-Dev-Identity-Id header's", h.UserID)
 	}
-	if resp := d.do(t, request{method: "GET", path: "/notes/" + n.NoteID, user: "header-user"}); resp.status != http.StatusNotFound {
-		t.Fatalf("another dev identity reading dev-1's note = %d, want 404", resp.status)
+	if resp := d.Do(t, request{Method: "GET", Path: "/notes/" + n.NoteID, User: "header-user"}); resp.Status != http.StatusNotFound {
+		t.Fatalf("another dev identity reading dev-1's note = %d, want 404", resp.Status)
 	}
 
-	d = doors(t, nil, nil)["local"]
+	d = doors(t, defaults())["local"]
 	if n := createNote(t, d, "", "x"); n.UserID != "local-user" {
 		t.Fatalf("default userId = %q, want local-user", n.UserID)
 	}
@@ -86,16 +90,17 @@ func TestLocalIdentity(t *testing.T) {
 func TestSAMLocalIdentity(t *testing.T) {
 	// sam local start-api sends REST v1 events with null identities and sets
 	// AWS_SAM_LOCAL=true: the dev identity rules apply.
-	env := map[string]string{"AWS_SAM_LOCAL": "true", "DEV_IDENTITY_ID": "sam-dev"}
-	ds := doors(t, env, nil)
+	sam := defaults()
+	sam.samLocal, sam.devIdentity = true, "sam-dev"
+	ds := doors(t, sam)
 	for _, name := range []string{"v1", "v2"} {
 		d := ds[name]
 		if n := createNote(t, d, "", "x"); n.UserID != "sam-dev" {
 			t.Fatalf("%s: userId = %q, want sam-dev", name, n.UserID)
 		}
-		resp := d.do(t, request{method: "POST", path: "/notes", header: map[string]string{"Content-Type": "application/json", "X-Dev-Identity-Id": "hdr"}, body: `{"content":"x"}`})
+		resp := d.Do(t, request{Method: "POST", Path: "/notes", Header: map[string]string{"Content-Type": "application/json", "X-Dev-Identity-Id": "hdr"}, Body: `{"content":"x"}`})
 		var n note
-		resp.json(t, &n)
+		resp.JSON(t, &n)
 		if n.UserID != "hdr" {
 			t.Fatalf("%s: userId = %q, want the header's hdr", name, n.UserID)
 		}

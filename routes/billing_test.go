@@ -1,22 +1,23 @@
-package main
+package routes_test
 
 import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/scratch-notes/notes-api/billing"
+	"github.com/scratch-notes/notes-api/internal/testenv"
 )
 
-func stripeMock(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("NOTES_TEST_STRIPE_MOCK")
-	if base == "" {
-		missing(t, "no stripe-mock (NOTES_TEST_STRIPE_MOCK)")
-	}
-	return base
+// withStripe is defaults with billing through Stripe at apiBase, as main
+// builds it from STRIPE_SECRET_KEY and STRIPE_API_BASE.
+func withStripe(key, apiBase string) setup {
+	s := defaults()
+	s.billing = billing.NewStripe(billing.NewClient(key, apiBase), billing.ChargeTimeout)
+	return s
 }
 
 func billingRequest(body string, header map[string]string) request {
@@ -24,31 +25,30 @@ func billingRequest(body string, header map[string]string) request {
 	for k, v := range header {
 		h[k] = v
 	}
-	return request{method: "POST", path: "/billing", body: body, header: h, user: alice}
+	return request{Method: "POST", Path: "/billing", Body: body, Header: h, User: alice}
 }
 
 func TestBillingThroughStripeMock(t *testing.T) {
-	env := map[string]string{"STRIPE_SECRET_KEY": "sk_test_123", "STRIPE_API_BASE": stripeMock(t)}
-	for name, d := range doors(t, env, nil) {
+	for name, d := range doors(t, withStripe("sk_test_123", testenv.StripeMock(t))) {
 		t.Run(name, func(t *testing.T) {
 			for _, tc := range []struct {
 				storage string
 				amount  int64
 			}{{`"21"`, 4200}, {`21`, 4200}, {`10`, 4000}, {`"100"`, 20000}, {`101`, 10100}, {`1`, 400}} {
-				resp := d.do(t, billingRequest(`{"storage":`+tc.storage+`,"source":"tok_visa"}`, nil))
-				if resp.status != http.StatusOK {
-					t.Fatalf("storage %s: status = %d, want 200 (%s)", tc.storage, resp.status, resp.body)
+				resp := d.Do(t, billingRequest(`{"storage":`+tc.storage+`,"source":"tok_visa"}`, nil))
+				if resp.Status != http.StatusOK {
+					t.Fatalf("storage %s: status = %d, want 200 (%s)", tc.storage, resp.Status, resp.Body)
 				}
 				var got struct {
 					Status   bool   `json:"status"`
 					Amount   int64  `json:"amount"`
 					ChargeID string `json:"chargeId"`
 				}
-				resp.json(t, &got)
+				resp.JSON(t, &got)
 				if !got.Status || got.Amount != tc.amount || !strings.HasPrefix(got.ChargeID, "ch_") {
-					t.Fatalf("storage %s: answer %s, want status true, amount %d, a ch_ id", tc.storage, resp.body, tc.amount)
+					t.Fatalf("storage %s: answer %s, want status true, amount %d, a ch_ id", tc.storage, resp.Body, tc.amount)
 				}
-				if resp.header.Get("Access-Control-Allow-Origin") != "*" {
+				if resp.Header.Get("Access-Control-Allow-Origin") != "*" {
 					t.Fatal("billing answer has no CORS header")
 				}
 			}
@@ -63,8 +63,7 @@ func TestBillingBadInput(t *testing.T) {
 		w.WriteHeader(500)
 	}))
 	defer srv.Close()
-	env := map[string]string{"STRIPE_SECRET_KEY": "sk_test_123", "STRIPE_API_BASE": srv.URL}
-	for name, d := range doors(t, env, nil) {
+	for name, d := range doors(t, withStripe("sk_test_123", srv.URL)) {
 		t.Run(name, func(t *testing.T) {
 			for _, tc := range []struct {
 				name, body string
@@ -93,14 +92,14 @@ func TestBillingBadInput(t *testing.T) {
 				{"text/plain", `{"storage":21,"source":"tok_visa"}`, map[string]string{"Content-Type": "text/plain"}, 415},
 				{"long Idempotency-Key", `{"storage":21,"source":"tok_visa"}`, map[string]string{"Idempotency-Key": strings.Repeat("k", 256)}, 400},
 			} {
-				resp := d.do(t, billingRequest(tc.body, tc.header))
-				if resp.status != tc.want {
-					t.Fatalf("%s: status = %d, want %d (%s)", tc.name, resp.status, tc.want, resp.body)
+				resp := d.Do(t, billingRequest(tc.body, tc.header))
+				if resp.Status != tc.want {
+					t.Fatalf("%s: status = %d, want %d (%s)", tc.name, resp.Status, tc.want, resp.Body)
 				}
-				if msg := resp.errorMessage(t); len(msg) < 10 {
+				if msg := resp.ErrorMessage(t); len(msg) < 10 {
 					t.Fatalf("%s: message %q is not one a person can act on", tc.name, msg)
 				}
-				if resp.header.Get("Access-Control-Allow-Origin") == "" {
+				if resp.Header.Get("Access-Control-Allow-Origin") == "" {
 					t.Fatalf("%s: no CORS header", tc.name)
 				}
 			}
@@ -131,8 +130,7 @@ func TestBillingStripeAnswers(t *testing.T) {
 		fmt.Fprint(w, answer)
 	}))
 	defer srv.Close()
-	env := map[string]string{"STRIPE_SECRET_KEY": "sk_live_do_not_leak", "STRIPE_API_BASE": srv.URL}
-	d := doors(t, env, nil)["v1"]
+	d := doors(t, withStripe("sk_live_do_not_leak", srv.URL))["v1"]
 	for _, tc := range []struct {
 		name, answer string
 		status, want int
@@ -149,15 +147,15 @@ func TestBillingStripeAnswers(t *testing.T) {
 			mu.Lock()
 			answer, status = tc.answer, tc.status
 			mu.Unlock()
-			resp := d.do(t, billingRequest(`{"storage":"21","source":"tok_visa"}`, map[string]string{"Idempotency-Key": "key-" + tc.name}))
-			if resp.status != tc.want {
-				t.Fatalf("status = %d, want %d (%s)", resp.status, tc.want, resp.body)
+			resp := d.Do(t, billingRequest(`{"storage":"21","source":"tok_visa"}`, map[string]string{"Idempotency-Key": "key-" + tc.name}))
+			if resp.Status != tc.want {
+				t.Fatalf("status = %d, want %d (%s)", resp.Status, tc.want, resp.Body)
 			}
-			if resp.header.Get("Access-Control-Allow-Origin") == "" {
+			if resp.Header.Get("Access-Control-Allow-Origin") == "" {
 				t.Fatal("no CORS header")
 			}
 			if tc.want != 200 {
-				msg := resp.errorMessage(t)
+				msg := resp.ErrorMessage(t)
 				if !strings.Contains(msg, tc.message) || strings.Contains(msg, "sk_live") || strings.Contains(msg, "leak") {
 					t.Fatalf("message = %q, want one containing %q and no key", msg, tc.message)
 				}

@@ -3,7 +3,7 @@
 # each on a free 127.0.0.1 port, runs CMD with their addresses in the
 # environment, and stops them by PID however CMD ends.
 #
-#   NOTES_TEST_DYNAMODB_ENDPOINT  dynalite (npm, pinned in testdata/dynalite)
+#   NOTES_TEST_DYNAMODB_ENDPOINT  dynalite (npm, pinned in scripts/dynalite)
 #   NOTES_TEST_STRIPE_MOCK        stripe-mock (a go tool, pinned in go.mod)
 #
 # and installs Debian's chromium for the browser tests when it is missing
@@ -50,14 +50,14 @@ serve() {
 
 start_dynalite() {
 	command -v node >/dev/null || { echo "with-services: node not found: no dynalite" >&2; return; }
-	if [ ! -x testdata/dynalite/node_modules/.bin/dynalite ]; then
-		npm ci --prefix testdata/dynalite --no-audit --no-fund --loglevel=error >&2 ||
+	if [ ! -x scripts/dynalite/node_modules/.bin/dynalite ]; then
+		npm ci --prefix scripts/dynalite --no-audit --no-fund --loglevel=error >&2 ||
 			{ echo "with-services: npm ci of dynalite failed" >&2; return; }
 	fi
 	local port
 	port=$(free_port)
 	serve dynalite NOTES_TEST_DYNAMODB_ENDPOINT "$port" \
-		node testdata/dynalite/node_modules/.bin/dynalite --host 127.0.0.1 --port "$port" --createTableMs 0 --deleteTableMs 0
+		node scripts/dynalite/node_modules/.bin/dynalite --host 127.0.0.1 --port "$port" --createTableMs 0 --deleteTableMs 0
 }
 
 start_stripe_mock() {

@@ -7,9 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 host=${1:-127.0.0.1} port=${2:-8000}
 shift 2 || true
-[ -x testdata/dynalite/node_modules/.bin/dynalite ] ||
-	npm ci --prefix testdata/dynalite --no-audit --no-fund --loglevel=error
-node testdata/dynalite/node_modules/.bin/dynalite --host "$host" --port "$port" --createTableMs 0 &
+[ -x scripts/dynalite/node_modules/.bin/dynalite ] ||
+	npm ci --prefix scripts/dynalite --no-audit --no-fund --loglevel=error
+node scripts/dynalite/node_modules/.bin/dynalite --host "$host" --port "$port" --createTableMs 0 &
 dpid=$!
 cpid=
 trap 'kill $cpid $dpid 2>/dev/null' EXIT

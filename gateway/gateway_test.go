@@ -1,0 +1,166 @@
+package gateway_test
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/scratch-notes/notes-api/gateway"
+	"github.com/scratch-notes/notes-api/internal/apitest"
+	"github.com/scratch-notes/notes-api/internal/testenv"
+	"github.com/scratch-notes/notes-api/routes"
+	"github.com/scratch-notes/notes-api/store"
+)
+
+var events_ = filepath.Join(testenv.Root(), "testdata", "events")
+
+// newGateway is the front door as main builds it when deployed, on a
+// fresh bbolt store; mode IdentityLocal is sam local (AWS_SAM_LOCAL).
+func newGateway(t *testing.T, mode routes.IdentityMode, cors routes.CORS, devIdentity string) *gateway.Handler {
+	t.Helper()
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "notes.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	notes, err := store.NewBolt(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	h, err := routes.New(routes.Config{Notes: notes, Logger: log, CORS: cors, Identity: mode, DevIdentity: devIdentity})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return gateway.New(h, log)
+}
+
+// TestEventFiles sends every event in testdata/events through the Lambda
+// handler, in the order a user would, and checks what API Gateway would
+// return to the browser at https://app.example.com.
+func TestEventFiles(t *testing.T) {
+	for _, dir := range []string{"v1", "v2"} {
+		t.Run(dir, func(t *testing.T) {
+			g := newGateway(t, routes.IdentityDeployed, routes.CORS{AllowedOrigins: []string{apitest.AppOrigin}}, "")
+			apitest.CheckEventFlow(t, g, filepath.Join(events_, dir))
+		})
+	}
+}
+
+func TestEventRequestID(t *testing.T) {
+	g := newGateway(t, routes.IdentityDeployed, routes.CORS{}, "")
+	for file, want := range map[string]string{
+		"v1/list.json":      "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
+		"v1/preflight.json": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
+		"v2/list.json":      "JKJaXmPLvHcESHA=",
+	} {
+		if got := apitest.InvokeFile(t, g, filepath.Join(events_, file), apitest.FixtureNoteID).Header.Get("X-Request-Id"); got != want {
+			t.Fatalf("%s: X-Request-Id = %q, want API Gateway's %q", file, got, want)
+		}
+	}
+}
+
+func TestSAMLocalEventFiles(t *testing.T) {
+	apitest.CheckSAMLocalFlow(t, newGateway(t, routes.IdentityLocal, routes.CORS{}, "sam-user"), filepath.Join(events_, "v1-sam-local"))
+
+	// The same sam local event, deployed for real, has no identity.
+	deployed := newGateway(t, routes.IdentityDeployed, routes.CORS{}, "")
+	if r := apitest.InvokeFile(t, deployed, filepath.Join(events_, "v1-sam-local", "list.json"), apitest.FixtureNoteID); r.Status != 401 {
+		t.Fatalf("sam local event without AWS_SAM_LOCAL = %d, want 401", r.Status)
+	}
+}
+
+func TestMalformedEvents(t *testing.T) {
+	g := newGateway(t, routes.IdentityDeployed, routes.CORS{}, "")
+	for name, ev := range map[string]any{
+		"v1 bad base64": events.APIGatewayProxyRequest{HTTPMethod: "POST", Path: "/notes", Body: "%%%", IsBase64Encoded: true,
+			MultiValueHeaders: map[string][]string{"Content-Type": {"application/json"}},
+			RequestContext:    events.APIGatewayProxyRequestContext{Identity: events.APIGatewayRequestIdentity{CognitoIdentityID: apitest.Alice}}},
+		"v2 bad base64": events.APIGatewayV2HTTPRequest{Version: "2.0", RawPath: "/notes", Body: "%%%", IsBase64Encoded: true,
+			Headers: map[string]string{"content-type": "application/json"},
+			RequestContext: events.APIGatewayV2HTTPRequestContext{HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "POST", Path: "/notes"},
+				Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{IAM: &events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{
+					CognitoIdentity: events.APIGatewayV2HTTPRequestContextAuthorizerCognitoIdentity{IdentityID: apitest.Alice}}}}},
+		"v1 bad method": events.APIGatewayProxyRequest{HTTPMethod: "GE T", Path: "/notes",
+			RequestContext: events.APIGatewayProxyRequestContext{RequestID: "rid-bad-method"}},
+	} {
+		var resp struct {
+			StatusCode        int                 `json:"statusCode"`
+			Headers           map[string]string   `json:"headers"`
+			MultiValueHeaders map[string][]string `json:"multiValueHeaders"`
+			Body              string              `json:"body"`
+		}
+		apitest.Invoke(t, g, ev, &resp)
+		if resp.StatusCode != 400 || !strings.Contains(resp.Body, `"error"`) {
+			t.Fatalf("%s: %d %s, want a 400 JSON error", name, resp.StatusCode, resp.Body)
+		}
+		if name == "v1 bad method" && strings.Join(resp.MultiValueHeaders["X-Request-Id"], "") != "rid-bad-method" {
+			t.Fatalf("%s: headers %v, want the event's request id", name, resp.MultiValueHeaders)
+		}
+	}
+	if _, err := g.Invoke(context.Background(), []byte(`"not an event"`)); err == nil {
+		t.Fatal("Invoke accepted a payload that is not an event")
+	}
+}
+
+// TestSplitRequestHeaders pins the v2 fix: API Gateway's HTTP API sends
+// Access-Control-Request-Headers as one comma-separated value, which the v2
+// adapter splits; go-chi/cors would read only the first.
+func TestSplitRequestHeaders(t *testing.T) {
+	g := newGateway(t, routes.IdentityDeployed, routes.CORS{}, "")
+	d := apitest.V2{Invoker: g}
+	resp := d.Do(t, apitest.Preflight(apitest.AppOrigin, "PUT", "content-type,x-amz-date,authorization"))
+	allowed := resp.Header.Get("Access-Control-Allow-Headers")
+	for _, h := range []string{"content-type", "x-amz-date", "authorization"} {
+		if !apitest.HeaderListHas(allowed, h) {
+			t.Fatalf("Allow-Headers = %q, missing %s", allowed, h)
+		}
+	}
+}
+
+// bigAnswer answers with a body over Lambda's limit, as a bug would.
+type bigAnswer struct{}
+
+func (bigAnswer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	w.Header().Set("Vary", "Origin")
+	w.Header().Set("X-Request-Id", "rid-big")
+	w.Header().Set("Content-Type", "application/json")
+	w.Write([]byte(`"` + strings.Repeat(`\"`, gateway.MaxResponseBytes/2) + `"`))
+}
+
+// TestAnswerOverLambdaLimit: an answer Lambda would refuse becomes a 500
+// the browser can read, instead of a failed invocation.
+func TestAnswerOverLambdaLimit(t *testing.T) {
+	g := gateway.New(bigAnswer{}, nil)
+	for name, d := range map[string]apitest.Door{"v1": apitest.V1{Invoker: g}, "v2": apitest.V2{Invoker: g}} {
+		resp := d.Do(t, apitest.Request{Method: "GET", Path: "/notes", User: apitest.Alice})
+		if resp.Status != 500 || resp.Header.Get("Access-Control-Allow-Origin") != "*" || resp.Header.Get("X-Request-Id") != "rid-big" {
+			t.Fatalf("%s: %d %v, want a 500 with the CORS headers and request id", name, resp.Status, resp.Header)
+		}
+		if msg := resp.ErrorMessage(t); !strings.Contains(msg, "rid-big") {
+			t.Fatalf("%s: message %q does not name the request id", name, msg)
+		}
+	}
+	// And the answer that replaced it is itself well under the limit.
+	out, err := g.Invoke(context.Background(), mustJSON(t, events.APIGatewayProxyRequest{HTTPMethod: "GET", Path: "/"}))
+	if err != nil || len(out) > 4096 {
+		t.Fatalf("Invoke = %d bytes, %v", len(out), err)
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

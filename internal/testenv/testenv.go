@@ -1,0 +1,109 @@
+// Package testenv is what every package's tests share about the machine
+// they run on: the one rule for a missing component (skip loudly on a
+// developer's machine, fail when CI=true), free loopback ports, and the
+// servers scripts/with-services.sh starts for `make test`.
+//
+// Only tests import it.
+package testenv
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+)
+
+// Missing stops a test whose real component is not here: a loud skip on a
+// developer's machine, a failure when CI=true, where everything must be.
+func Missing(t testing.TB, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s, and CI=true requires it: run make test", msg)
+	}
+	t.Skipf("SKIPPED: %s; make test provides it", msg)
+}
+
+// Need returns the path of a program the test needs (see Missing).
+func Need(t testing.TB, program string) string {
+	t.Helper()
+	p, err := exec.LookPath(program)
+	if err != nil {
+		Missing(t, "%s is not installed", program)
+	}
+	return p
+}
+
+// service returns the address with-services.sh exported in variable, or
+// stops the test (see Missing).
+func service(t testing.TB, variable, what string) string {
+	t.Helper()
+	v := os.Getenv(variable)
+	if v == "" {
+		Missing(t, "no %s (%s)", what, variable)
+	}
+	return v
+}
+
+// DynamoDB is the base URL of a DynamoDB-compatible server (dynalite).
+func DynamoDB(t testing.TB) string {
+	t.Helper()
+	return service(t, "NOTES_TEST_DYNAMODB_ENDPOINT", "DynamoDB-compatible server")
+}
+
+// StripeMock is the base URL of stripe-mock.
+func StripeMock(t testing.TB) string {
+	t.Helper()
+	return service(t, "NOTES_TEST_STRIPE_MOCK", "stripe-mock")
+}
+
+// Chromium is the path of Debian's headless Chromium.
+func Chromium(t testing.TB) string {
+	t.Helper()
+	for _, p := range []string{os.Getenv("NOTES_TEST_CHROMIUM"), "/usr/bin/chromium"} {
+		if p != "" {
+			if _, err := os.Stat(p); err == nil {
+				return p
+			}
+		}
+	}
+	Missing(t, "chromium is not installed")
+	return ""
+}
+
+// FreePort is a TCP port on 127.0.0.1 that nothing listened on a moment
+// ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// Root is the repository's root directory, wherever the test runs from.
+func Root() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// DynamoClient is a client of the DynamoDB-compatible server, with the
+// SDK's standard retries cut to retries attempts.
+func DynamoClient(t testing.TB, retries int) *dynamodb.Client {
+	t.Helper()
+	return dynamodb.New(dynamodb.Options{
+		Region:           "us-east-1",
+		BaseEndpoint:     aws.String(DynamoDB(t)),
+		Credentials:      credentials.NewStaticCredentialsProvider("test", "test", ""),
+		RetryMaxAttempts: retries,
+	})
+}

@@ -1,0 +1,164 @@
+package routes_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/scratch-notes/notes-api/gateway"
+	"github.com/scratch-notes/notes-api/internal/apitest"
+	"github.com/scratch-notes/notes-api/internal/testenv"
+	"github.com/scratch-notes/notes-api/routes"
+	"github.com/scratch-notes/notes-api/store"
+)
+
+// Short names for what every test here uses.
+type (
+	request = apitest.Request
+	door    = apitest.Door
+	note    = apitest.Note
+)
+
+const (
+	alice     = apitest.Alice
+	bob       = apitest.Bob
+	appOrigin = apitest.AppOrigin
+)
+
+var (
+	jsonHeader    = apitest.JSONHeader
+	createNote    = apitest.CreateNote
+	headerListHas = apitest.HeaderListHas
+	allowHeaders  = apitest.AllowHeaders
+	preflight     = apitest.Preflight
+)
+
+// setup is how the API is configured for a test: what main builds from
+// the environment.
+type setup struct {
+	cors        routes.CORS
+	devIdentity string
+	// samLocal runs the Lambda doors as under sam local (AWS_SAM_LOCAL):
+	// the local identity rules apply there too.
+	samLocal bool
+	billing  routes.Biller
+	// wrap, when set, puts a fault-injecting store around the real one.
+	wrap func(routes.NoteStore) routes.NoteStore
+}
+
+// defaults is the configuration of an empty environment.
+func defaults() setup { return setup{cors: routes.CORS{MaxAge: 600}} }
+
+// withOrigins is defaults with CORS_ALLOWED_ORIGINS set.
+func withOrigins(origins ...string) setup {
+	s := defaults()
+	s.cors.AllowedOrigins = origins
+	return s
+}
+
+// handler is the API as main builds it, on notes.
+func (s setup) handler(t testing.TB, notes routes.NoteStore, mode routes.IdentityMode) http.Handler {
+	t.Helper()
+	if s.wrap != nil {
+		notes = s.wrap(notes)
+	}
+	h, err := routes.New(routes.Config{
+		Notes:       notes,
+		Billing:     s.billing,
+		Logger:      slog.New(slog.DiscardHandler),
+		CORS:        s.cors,
+		Identity:    mode,
+		DevIdentity: s.devIdentity,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// openBolt is a real bbolt store in a temporary directory.
+func openBolt(t testing.TB) routes.NoteStore {
+	t.Helper()
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "notes.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	s, err := store.NewBolt(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+var tableSeq atomic.Int64
+
+// openDynamo is the DynamoDB store on a fresh table in dynalite.
+func openDynamo(t testing.TB) routes.NoteStore {
+	t.Helper()
+	s, _, _ := newDynamo(t)
+	return s
+}
+
+// newDynamo is openDynamo with the client and table, for tests that seed
+// items directly.
+func newDynamo(t testing.TB) (routes.NoteStore, *dynamodb.Client, string) {
+	t.Helper()
+	client := testenv.DynamoClient(t, 3)
+	ctx := context.Background()
+	table := fmt.Sprintf("notes-routes-%d-%d", os.Getpid(), tableSeq.Add(1))
+	if err := store.CreateTable(ctx, client, table); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: &table}) })
+	return store.NewDynamo(client, table), client, table
+}
+
+// doors returns the three front doors, each on its own fresh bbolt store:
+// the local HTTP server, and the Lambda handler given REST v1 and v2
+// events as deployed.
+func doors(t testing.TB, s setup) map[string]door {
+	t.Helper()
+	return doorsOn(t, openBolt, s)
+}
+
+// doorsOn is doors on the stores open makes.
+func doorsOn(t testing.TB, open func(testing.TB) routes.NoteStore, s setup) map[string]door {
+	t.Helper()
+	srv := httptest.NewServer(s.handler(t, open(t), routes.IdentityLocal))
+	t.Cleanup(srv.Close)
+	mode := routes.IdentityDeployed
+	if s.samLocal {
+		mode = routes.IdentityLocal
+	}
+	gw := func() *gateway.Handler { return gateway.New(s.handler(t, open(t), mode), nil) }
+	return map[string]door{
+		"local": apitest.Local{URL: srv.URL},
+		"v1":    apitest.V1{Invoker: gw()},
+		"v2":    apitest.V2{Invoker: gw()},
+	}
+}
+
+// eachDoor runs f as a subtest through every front door, on the embedded
+// store and on DynamoDB (dynalite).
+func eachDoor(t *testing.T, s setup, f func(t *testing.T, d door)) {
+	for _, st := range []struct {
+		name string
+		open func(testing.TB) routes.NoteStore
+	}{{"bolt", openBolt}, {"dynamo", openDynamo}} {
+		t.Run(st.name, func(t *testing.T) {
+			for name, d := range doorsOn(t, st.open, s) {
+				t.Run(name, func(t *testing.T) { f(t, d) })
+			}
+		})
+	}
+}

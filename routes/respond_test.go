@@ -1,0 +1,41 @@
+package routes
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/scratch-notes/notes-api/billing"
+	"github.com/scratch-notes/notes-api/store"
+)
+
+// TestStatusOf pins the one error mapping: what each error the handlers
+// meet becomes, and that nothing internal reaches the message.
+func TestStatusOf(t *testing.T) {
+	secret := errors.New("dial tcp 10.0.0.5:8000: connection refused")
+	for _, tc := range []struct {
+		err  error
+		want int
+		msg  string
+	}{
+		{errorf(http.StatusTeapot, "short and stout"), http.StatusTeapot, "short and stout"},
+		{fmt.Errorf("get: %w", store.ErrNotFound), http.StatusNotFound, "note not found"},
+		{fmt.Errorf("list: %w", store.ErrBadCursor), http.StatusBadRequest, "cursor is not valid"},
+		{fmt.Errorf("create: %w", store.ErrConflict), http.StatusConflict, "already exists"},
+		{fmt.Errorf("%w (%w)", store.ErrUnavailable, secret), http.StatusServiceUnavailable, "retry shortly"},
+		{&billing.Error{Kind: billing.Declined, Message: "Your card was declined."}, http.StatusPaymentRequired, "Your card was declined."},
+		{&billing.Error{Kind: billing.Invalid, Message: "the payment was refused: No such token"}, http.StatusBadRequest, "No such token"},
+		{&billing.Error{Kind: billing.Upstream, Message: "the payment service failed"}, http.StatusBadGateway, "payment service failed"},
+		{secret, http.StatusInternalServerError, "internal error"},
+	} {
+		status, msg := statusOf(tc.err)
+		if status != tc.want || !strings.Contains(msg, tc.msg) {
+			t.Fatalf("statusOf(%v) = %d %q, want %d and a message with %q", tc.err, status, msg, tc.want, tc.msg)
+		}
+		if strings.Contains(msg, "10.0.0.5") {
+			t.Fatalf("statusOf(%v) message %q leaks the cause", tc.err, msg)
+		}
+	}
+}
