@@ -242,7 +242,7 @@ func startAPI(t *testing.T, frontDoor string, env map[string]string) apiServer {
 	switch frontDoor {
 	case "local":
 		c := testConfig(t, env)
-		handler, err := newHandler(c, failOnBoom{notes}, log)
+		handler, err := newHandler(c, failOnBoom{notes}, nil, log)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -252,7 +252,7 @@ func startAPI(t *testing.T, frontDoor string, env map[string]string) apiServer {
 		for k, v := range env {
 			lambdaEnv[k] = v
 		}
-		handler, err := newHandler(testConfig(t, lambdaEnv), failOnBoom{notes}, log)
+		handler, err := newHandler(testConfig(t, lambdaEnv), failOnBoom{notes}, nil, log)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -61,7 +62,7 @@ func TestDynamoNeedsRegion(t *testing.T) {
 		t.Setenv(k, "")
 	}
 	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
-	_, _, err := openStore(testConfig(t, map[string]string{"NOTES_TABLE": "notes"}), func() (aws.Config, error) { return loadAWS(context.Background()) })
+	_, _, err := openStore(testConfig(t, map[string]string{"NOTES_TABLE": "notes"}), func() (aws.Config, error) { return loadAWS(context.Background(), os.Getenv) })
 	if err == nil || !strings.Contains(err.Error(), "AWS_REGION") {
 		t.Fatalf("NOTES_TABLE without a region: err = %v, want one naming AWS_REGION", err)
 	}
@@ -83,7 +84,7 @@ func TestSecondProcessGetsClearError(t *testing.T) {
 func TestOneLogLinePerRequest(t *testing.T) {
 	var buf bytes.Buffer
 	log := slog.New(slog.NewJSONHandler(&buf, nil))
-	h, err := newHandler(testConfig(t, nil), openTestStore(t), log)
+	h, err := newHandler(testConfig(t, nil), openTestStore(t), nil, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -80,7 +80,7 @@ func openTestDynamo(t testing.TB) routes.NoteStore {
 	}
 	t.Cleanup(func() { client.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: &table}) })
 	s, closeStore, err := openStore(testConfig(t, map[string]string{"NOTES_TABLE": table}),
-		func() (aws.Config, error) { return loadAWS(ctx) })
+		func() (aws.Config, error) { return loadAWS(ctx, os.Getenv) })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,11 +22,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 
+	"github.com/scratch-notes/notes-api/attachments"
 	"github.com/scratch-notes/notes-api/billing"
 	"github.com/scratch-notes/notes-api/gateway"
 	"github.com/scratch-notes/notes-api/routes"
@@ -53,10 +53,14 @@ type config struct {
 	port        int
 	notesDB     string
 	notesTable  string
+	bucket      string // ATTACHMENTS_BUCKET; empty: local files, or none under Lambda
 	devIdentity string
 	cors        routes.CORS
 	stripeKey   string
 	stripeBase  string // empty: Stripe's own API
+	// The AWS SDK's endpoint variables, honoured however the AWS
+	// configuration is built: the service's own, else AWS_ENDPOINT_URL.
+	dynamoEndpoint, s3Endpoint string
 }
 
 // loadConfig reads the environment through getenv. A bad value is an error
@@ -67,10 +71,25 @@ func loadConfig(getenv func(string) string) (config, error) {
 		port:        3000,
 		notesDB:     getenv("NOTES_DB"),
 		notesTable:  getenv("NOTES_TABLE"),
+		bucket:      getenv("ATTACHMENTS_BUCKET"),
 		devIdentity: getenv("DEV_IDENTITY_ID"),
 		stripeKey:   getenv("STRIPE_SECRET_KEY"),
 		stripeBase:  getenv("STRIPE_API_BASE"),
 		cors:        routes.CORS{MaxAge: 600},
+	}
+	for _, e := range []struct {
+		dst *string
+		env string
+	}{{&c.dynamoEndpoint, "AWS_ENDPOINT_URL_DYNAMODB"}, {&c.s3Endpoint, "AWS_ENDPOINT_URL_S3"}} {
+		*e.dst = getenv(e.env)
+		if *e.dst == "" {
+			*e.dst = getenv("AWS_ENDPOINT_URL")
+		}
+		if *e.dst != "" {
+			if u, err := url.Parse(*e.dst); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return c, fmt.Errorf("%s=%q: want an http(s) URL", e.env, *e.dst)
+			}
+		}
 	}
 	var err error
 	if c.samLocal, err = parseBool(getenv, "AWS_SAM_LOCAL", false); err != nil {
@@ -151,7 +170,7 @@ func newBiller(c config) routes.Biller {
 }
 
 // newHandler builds the API for a configuration.
-func newHandler(c config, notes routes.NoteStore, log *slog.Logger) (http.Handler, error) {
+func newHandler(c config, notes routes.NoteStore, files routes.Files, log *slog.Logger) (http.Handler, error) {
 	mode := routes.IdentityLocal
 	if c.lambda && !c.samLocal {
 		mode = routes.IdentityDeployed
@@ -159,29 +178,21 @@ func newHandler(c config, notes routes.NoteStore, log *slog.Logger) (http.Handle
 	h, err := routes.New(routes.Config{
 		Notes:       notes,
 		Billing:     newBiller(c),
+		Files:       files,
 		Logger:      log,
 		CORS:        c.cors,
 		Identity:    mode,
 		DevIdentity: c.devIdentity,
 	})
-	if errors.Is(err, routes.ErrCredentialsWithWildcard) {
-		return nil, fmt.Errorf("CORS_ALLOW_CREDENTIALS=true with CORS_ALLOWED_ORIGINS=%q: %w", strings.Join(c.cors.AllowedOrigins, ","), err)
-	}
-	return h, err
+	return h, corsError(c, err)
 }
 
-// loadAWS is the one AWS configuration every client is built from. The
-// SDK reads its own variables (AWS_REGION, credentials, the shared files,
-// AWS_ENDPOINT_URL_<SERVICE>).
-func loadAWS(ctx context.Context) (aws.Config, error) {
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
-	if err != nil {
-		return aws.Config{}, fmt.Errorf("AWS configuration: %w", err)
+// corsError names the variables of a CORS policy routes refused.
+func corsError(c config, err error) error {
+	if errors.Is(err, routes.ErrCredentialsWithWildcard) {
+		return fmt.Errorf("CORS_ALLOW_CREDENTIALS=true with CORS_ALLOWED_ORIGINS=%q: %w", strings.Join(c.cors.AllowedOrigins, ","), err)
 	}
-	if cfg.Region == "" {
-		return aws.Config{}, errors.New("AWS_REGION is not set")
-	}
-	return cfg, nil
+	return err
 }
 
 // openStore returns the DynamoDB store when NOTES_TABLE is set, else the
@@ -199,8 +210,34 @@ func openStore(c config, awsCfg func() (aws.Config, error)) (routes.NoteStore, f
 	if err != nil {
 		return nil, nil, fmt.Errorf("NOTES_TABLE=%s: %w", c.notesTable, err)
 	}
-	s := store.NewDynamo(dynamodb.NewFromConfig(cfg), c.notesTable)
-	return s, func() error { return nil }, nil
+	client := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		if c.dynamoEndpoint != "" {
+			o.BaseEndpoint = aws.String(c.dynamoEndpoint)
+		}
+	})
+	return store.NewDynamo(client, c.notesTable), func() error { return nil }, nil
+}
+
+// openFiles returns the attachments bucket when ATTACHMENTS_BUCKET is set.
+// Otherwise the local server keeps files itself, behind an S3-compatible
+// endpoint on loopback, and under Lambda there are none (nil: the
+// attachment endpoints answer 503).
+func openFiles(c config, awsCfg func() (aws.Config, error), log *slog.Logger) (routes.Files, func(), error) {
+	if c.bucket == "" {
+		if c.lambda {
+			return nil, func() {}, nil
+		}
+		return localFiles(c, log)
+	}
+	cfg, err := awsCfg()
+	if err != nil {
+		return nil, nil, fmt.Errorf("ATTACHMENTS_BUCKET=%s: %w", c.bucket, err)
+	}
+	files, err := attachments.NewS3(cfg, c.bucket, c.s3Endpoint)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ATTACHMENTS_BUCKET=%s: %w", c.bucket, err)
+	}
+	return files, func() {}, nil
 }
 
 func run(getenv func(string) string, log *slog.Logger) error {
@@ -209,13 +246,19 @@ func run(getenv func(string) string, log *slog.Logger) error {
 		return err
 	}
 	// Loaded once, on first use, for every AWS client.
-	awsCfg := sync.OnceValues(func() (aws.Config, error) { return loadAWS(context.Background()) })
+	awsCfg := sync.OnceValues(func() (aws.Config, error) { return loadAWS(context.Background(), getenv) })
 	notes, closeStore, err := openStore(c, awsCfg)
 	if err != nil {
 		return err
 	}
-	h, err := newHandler(c, notes, log)
+	files, closeFiles, err := openFiles(c, awsCfg, log)
 	if err != nil {
+		closeStore()
+		return err
+	}
+	h, err := newHandler(c, notes, files, log)
+	if err != nil {
+		closeFiles()
 		closeStore()
 		return err
 	}
@@ -227,6 +270,7 @@ func run(getenv func(string) string, log *slog.Logger) error {
 		return nil
 	}
 	defer closeStore()
+	defer closeFiles()
 	return serve(c.port, h, log)
 }
 

@@ -88,3 +88,33 @@ func (c CORS) middleware() (func(http.Handler) http.Handler, error) {
 		MaxAge:           c.MaxAge,
 	}), nil
 }
+
+// Files wraps an attachments endpoint (the local server's stand-in for
+// the bucket) in the policy template.yaml gives the bucket: the same
+// origins and credentials rule, the methods a presigned URL is made for
+// (GET, PUT, HEAD), the one header an upload signs (Content-Type), and
+// ETag readable.
+func (c CORS) Files(h http.Handler) (http.Handler, error) {
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	origins := c.AllowedOrigins
+	if len(origins) == 0 {
+		origins = []string{"*"}
+	}
+	return cors.Handler(cors.Options{
+		AllowedOrigins:   origins,
+		AllowedMethods:   FileMethods,
+		AllowedHeaders:   FileHeaders,
+		ExposedHeaders:   []string{"ETag"},
+		AllowCredentials: c.AllowCredentials,
+		MaxAge:           c.MaxAge,
+	})(h), nil
+}
+
+// FileMethods and FileHeaders are what a browser may send to the bucket:
+// the methods and the header the API's presigned URLs are signed for.
+var (
+	FileMethods = []string{http.MethodGet, http.MethodPut, http.MethodHead}
+	FileHeaders = []string{"Content-Type"}
+)

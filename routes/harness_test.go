@@ -51,6 +51,8 @@ type setup struct {
 	// the local identity rules apply there too.
 	samLocal bool
 	billing  routes.Biller
+	files    routes.Files
+	log      *slog.Logger
 	// wrap, when set, puts a fault-injecting store around the real one.
 	wrap func(routes.NoteStore) routes.NoteStore
 }
@@ -71,10 +73,15 @@ func (s setup) handler(t testing.TB, notes routes.NoteStore, mode routes.Identit
 	if s.wrap != nil {
 		notes = s.wrap(notes)
 	}
+	log := s.log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	h, err := routes.New(routes.Config{
 		Notes:       notes,
 		Billing:     s.billing,
-		Logger:      slog.New(slog.DiscardHandler),
+		Files:       s.files,
+		Logger:      log,
 		CORS:        s.cors,
 		Identity:    mode,
 		DevIdentity: s.devIdentity,

@@ -207,8 +207,9 @@ func (s *Server) handleNoteUpdate(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	n, err := s.notes.Update(r.Context(), store.Note{
-		UserID:     userIDFrom(r.Context()),
+	user := userIDFrom(r.Context())
+	n, replaced, err := s.notes.Update(r.Context(), store.Note{
+		UserID:     user,
 		NoteID:     id,
 		Content:    *p.Content,
 		Attachment: p.Attachment,
@@ -217,6 +218,9 @@ func (s *Server) handleNoteUpdate(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	if replaced != nil && (n.Attachment == nil || *n.Attachment != *replaced) {
+		s.deleteFile(r, user, *replaced)
 	}
 	s.writeJSON(w, r, http.StatusOK, toJSON(n))
 }
@@ -228,9 +232,14 @@ func (s *Server) handleNoteDelete(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if _, err := s.notes.Delete(r.Context(), userIDFrom(r.Context()), id); err != nil {
+	user := userIDFrom(r.Context())
+	old, err := s.notes.Delete(r.Context(), user, id)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	if old.Attachment != nil {
+		s.deleteFile(r, user, *old.Attachment)
 	}
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -26,8 +26,9 @@ type NoteStore interface {
 	// after cursor when it is not empty.
 	List(ctx context.Context, userID string, limit int, cursor string) (store.Page, error)
 	// Update replaces Content and Attachment and sets UpdatedAt of an
-	// existing note, and returns the whole updated note.
-	Update(ctx context.Context, n store.Note) (store.Note, error)
+	// existing note, and returns the whole updated note and the
+	// attachment it replaced (nil when the note had none).
+	Update(ctx context.Context, n store.Note) (updated store.Note, replaced *string, err error)
 	// Delete removes a note and returns it as it was.
 	Delete(ctx context.Context, userID, noteID string) (store.Note, error)
 }
@@ -49,7 +50,10 @@ type Config struct {
 	Notes NoteStore
 	// Billing is nil when no Stripe key is configured: POST /billing
 	// then answers 503.
-	Billing     Biller
+	Billing Biller
+	// Files is nil when no bucket is configured: POST /attachments then
+	// answers 503, and nothing deletes files.
+	Files       Files
 	Logger      *slog.Logger
 	CORS        CORS
 	Identity    IdentityMode
@@ -60,6 +64,7 @@ type Config struct {
 type Server struct {
 	notes       NoteStore
 	billing     Biller
+	files       Files
 	log         *slog.Logger
 	identity    IdentityMode
 	devIdentity string
@@ -75,6 +80,7 @@ func New(cfg Config) (http.Handler, error) {
 	s := &Server{
 		notes:       cfg.Notes,
 		billing:     cfg.Billing,
+		files:       cfg.Files,
 		log:         cfg.Logger,
 		identity:    cfg.Identity,
 		devIdentity: cfg.DevIdentity,
@@ -98,6 +104,8 @@ func New(cfg Config) (http.Handler, error) {
 		r.Get("/notes/{id}", s.handleNoteGet)
 		r.Put("/notes/{id}", s.handleNoteUpdate)
 		r.Delete("/notes/{id}", s.handleNoteDelete)
+		r.Get("/notes/{id}/attachment", s.handleAttachmentGet)
+		r.Post("/attachments", s.handleAttachmentCreate)
 		r.Post("/billing", s.handleBilling)
 	})
 

@@ -5,6 +5,11 @@
 #
 #   NOTES_TEST_DYNAMODB_ENDPOINT  dynalite (npm, pinned in scripts/dynalite)
 #   NOTES_TEST_STRIPE_MOCK        stripe-mock (a go tool, pinned in go.mod)
+#   NOTES_TEST_S3_ENDPOINT        versitygw, an S3 gateway that checks SigV4
+#                                 signatures and bucket CORS rules (a go tool,
+#                                 pinned in scripts/versitygw/go.mod), on a
+#                                 temporary directory; access key "notes-test",
+#                                 secret "notes-test-secret"
 #
 # and installs Debian's chromium for the browser tests when it is missing
 # and this is root with apt.
@@ -15,7 +20,11 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; }
+cleanup_dirs=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	for d in "${cleanup_dirs[@]}"; do rm -rf "$d"; done
+}
 trap cleanup EXIT INT TERM
 
 free_port() {
@@ -69,6 +78,16 @@ start_stripe_mock() {
 	serve stripe-mock NOTES_TEST_STRIPE_MOCK "$port" "$bin" -http-addr "127.0.0.1:$port" -https-addr "127.0.0.1:0"
 }
 
+start_versitygw() {
+	local bin port dir
+	bin=$(cd scripts/versitygw && go tool -n versitygw) || { echo "with-services: cannot build versitygw" >&2; return; }
+	port=$(free_port)
+	dir=$(mktemp -d)
+	cleanup_dirs+=("$dir")
+	serve versitygw NOTES_TEST_S3_ENDPOINT "$port" "$bin" --port "127.0.0.1:$port" \
+		--access notes-test --secret notes-test-secret --region us-east-1 --quiet posix "$dir"
+}
+
 install_chromium() {
 	[ -x /usr/bin/chromium ] && return
 	if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
@@ -83,6 +102,7 @@ install_chromium() {
 install_chromium
 start_dynalite
 start_stripe_mock
+start_versitygw
 "$@"
 status=$?
 cleanup

@@ -158,11 +158,14 @@ func (b *Bolt) List(ctx context.Context, userID string, limit int, cursor string
 
 // Update implements routes.NoteStore: it replaces content and attachment
 // and sets UpdatedAt, never creating a note.
-func (b *Bolt) Update(ctx context.Context, n Note) (Note, error) {
+func (b *Bolt) Update(ctx context.Context, n Note) (Note, *string, error) {
 	if err := ctx.Err(); err != nil {
-		return Note{}, err
+		return Note{}, nil, err
 	}
-	var updated Note
+	var (
+		updated  Note
+		replaced *string
+	)
 	err := b.db.Update(func(tx *bolt.Tx) error {
 		v := userBucketGet(tx, n.UserID, n.NoteID)
 		if v == nil {
@@ -172,6 +175,7 @@ func (b *Bolt) Update(ctx context.Context, n Note) (Note, error) {
 		if updated, err = decodeBolt(v); err != nil {
 			return err
 		}
+		replaced = updated.Attachment
 		updated.Content = n.Content
 		updated.Attachment = n.Attachment
 		updated.UpdatedAt = n.UpdatedAt
@@ -182,9 +186,9 @@ func (b *Bolt) Update(ctx context.Context, n Note) (Note, error) {
 		return tx.Bucket(rootBucket).Bucket([]byte(n.UserID)).Put([]byte(n.NoteID), nv)
 	})
 	if err != nil {
-		return Note{}, fmt.Errorf("bolt update note %s: %w", n.NoteID, err)
+		return Note{}, nil, fmt.Errorf("bolt update note %s: %w", n.NoteID, err)
 	}
-	return updated, nil
+	return updated, replaced, nil
 }
 
 // Delete implements routes.NoteStore and returns the note as it was.

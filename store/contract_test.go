@@ -17,7 +17,7 @@ type contractStore interface {
 	Create(ctx context.Context, n Note) (Note, error)
 	Get(ctx context.Context, userID, noteID string) (Note, error)
 	List(ctx context.Context, userID string, limit int, cursor string) (Page, error)
-	Update(ctx context.Context, n Note) (Note, error)
+	Update(ctx context.Context, n Note) (Note, *string, error)
 	Delete(ctx context.Context, userID, noteID string) (Note, error)
 }
 
@@ -117,7 +117,7 @@ func testContract(t *testing.T, open func(t *testing.T) contractStore) {
 		if _, err := s.Get(ctx, "user-a", id); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("Get: err = %v, want ErrNotFound", err)
 		}
-		if _, err := s.Update(ctx, Note{UserID: "user-a", NoteID: id, Content: "x", UpdatedAt: 1}); !errors.Is(err, ErrNotFound) {
+		if _, _, err := s.Update(ctx, Note{UserID: "user-a", NoteID: id, Content: "x", UpdatedAt: 1}); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("Update: err = %v, want ErrNotFound", err)
 		}
 		if _, err := s.Delete(ctx, "user-a", id); !errors.Is(err, ErrNotFound) {
@@ -136,7 +136,7 @@ func testContract(t *testing.T, open func(t *testing.T) contractStore) {
 		if _, err := s.Get(ctx, "user-b", a.NoteID); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("B Get A's note: err = %v, want ErrNotFound", err)
 		}
-		if _, err := s.Update(ctx, Note{UserID: "user-b", NoteID: a.NoteID, Content: "b was here", UpdatedAt: 1}); !errors.Is(err, ErrNotFound) {
+		if _, _, err := s.Update(ctx, Note{UserID: "user-b", NoteID: a.NoteID, Content: "b was here", UpdatedAt: 1}); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("B Update A's note: err = %v, want ErrNotFound", err)
 		}
 		if _, err := s.Delete(ctx, "user-b", a.NoteID); !errors.Is(err, ErrNotFound) {
@@ -156,12 +156,22 @@ func testContract(t *testing.T, open func(t *testing.T) contractStore) {
 		n := newNote(t, "user-a", "old")
 		n.Attachment = strp("old.jpg")
 		mustCreate(t, s, n)
-		got, err := s.Update(ctx, Note{UserID: "user-a", NoteID: n.NoteID, Content: "new", UpdatedAt: n.CreatedAt + 5})
+		got, replaced, err := s.Update(ctx, Note{UserID: "user-a", NoteID: n.NoteID, Content: "new", UpdatedAt: n.CreatedAt + 5})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got.Content != "new" || got.Attachment != nil || got.CreatedAt != n.CreatedAt || got.UpdatedAt != n.CreatedAt+5 {
 			t.Fatalf("Update = %+v", got)
+		}
+		if replaced == nil || *replaced != "old.jpg" {
+			t.Fatalf("Update replaced %v, want old.jpg", replaced)
+		}
+		if _, replaced, _ := s.Update(ctx, Note{UserID: "user-a", NoteID: n.NoteID, Content: "newer", Attachment: strp("b.png"), UpdatedAt: 9}); replaced != nil {
+			t.Fatalf("Update of a note with no attachment replaced %q, want nil", *replaced)
+		}
+		got, replaced, err = s.Update(ctx, Note{UserID: "user-a", NoteID: n.NoteID, Content: "new", UpdatedAt: n.CreatedAt + 5})
+		if err != nil || replaced == nil || *replaced != "b.png" || got.Attachment != nil {
+			t.Fatalf("Update = %+v, replaced %v, %v; want b.png replaced", got, replaced, err)
 		}
 		stored, _ := s.Get(ctx, "user-a", n.NoteID)
 		if stored != got {

@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
@@ -32,16 +32,32 @@ func NewDynamo(client *dynamodb.Client, table string) *Dynamo {
 	return &Dynamo{client: client, table: table}
 }
 
-// item is a note as the table holds it. The original Node.js app wrote
-// content and attachment as NULL at times, and no createdAt on the notes
-// its update created: all of these decode to zero values.
-type item struct {
-	UserID     string  `dynamodbav:"userId"`
-	NoteID     string  `dynamodbav:"noteId"`
-	Content    string  `dynamodbav:"content"`
-	Attachment *string `dynamodbav:"attachment"`
-	CreatedAt  int64   `dynamodbav:"createdAt"`
-	UpdatedAt  int64   `dynamodbav:"updatedAt,omitempty"`
+// A note as the table holds it, the original app's item: userId and
+// noteId (the key), content, attachment (a string, or NULL for none),
+// createdAt and, once changed, updatedAt (epoch milliseconds, numbers).
+// The original Node.js app wrote content and attachment as NULL at times,
+// and no createdAt on the notes its update created: all of these decode to
+// zero values. Encoded by hand rather than with the attributevalue
+// package, which links the DynamoDB Streams client into the Lambda.
+func encodeItem(n Note) map[string]types.AttributeValue {
+	av := map[string]types.AttributeValue{
+		"userId":     &types.AttributeValueMemberS{Value: n.UserID},
+		"noteId":     &types.AttributeValueMemberS{Value: n.NoteID},
+		"content":    &types.AttributeValueMemberS{Value: n.Content},
+		"attachment": nullable(n.Attachment),
+		"createdAt":  &types.AttributeValueMemberN{Value: strconv.FormatInt(n.CreatedAt, 10)},
+	}
+	if n.UpdatedAt != 0 {
+		av["updatedAt"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(n.UpdatedAt, 10)}
+	}
+	return av
+}
+
+func nullable(s *string) types.AttributeValue {
+	if s == nil {
+		return &types.AttributeValueMemberNULL{Value: true}
+	}
+	return &types.AttributeValueMemberS{Value: *s}
 }
 
 func (d *Dynamo) key(userID, noteID string) map[string]types.AttributeValue {
@@ -52,24 +68,62 @@ func (d *Dynamo) key(userID, noteID string) map[string]types.AttributeValue {
 }
 
 func decodeItem(av map[string]types.AttributeValue) (Note, error) {
-	var it item
-	if err := attributevalue.UnmarshalMap(av, &it); err != nil {
-		return Note{}, err
+	var (
+		n   Note
+		err error
+	)
+	str := func(name string) *string {
+		switch v := av[name].(type) {
+		case nil, *types.AttributeValueMemberNULL:
+			return nil
+		case *types.AttributeValueMemberS:
+			return &v.Value
+		default:
+			err = errors.Join(err, fmt.Errorf("attribute %s is %T, want a string", name, v))
+			return nil
+		}
 	}
-	return Note(it), nil
+	num := func(name string) int64 {
+		switch v := av[name].(type) {
+		case nil, *types.AttributeValueMemberNULL:
+			return 0
+		case *types.AttributeValueMemberN:
+			i, perr := strconv.ParseInt(v.Value, 10, 64)
+			if perr != nil {
+				f, ferr := strconv.ParseFloat(v.Value, 64)
+				if ferr != nil {
+					err = errors.Join(err, fmt.Errorf("attribute %s is %q, want a number", name, v.Value))
+				}
+				i = int64(f)
+			}
+			return i
+		default:
+			err = errors.Join(err, fmt.Errorf("attribute %s is %T, want a number", name, v))
+			return 0
+		}
+	}
+	if p := str("userId"); p != nil {
+		n.UserID = *p
+	}
+	if p := str("noteId"); p != nil {
+		n.NoteID = *p
+	}
+	if p := str("content"); p != nil {
+		n.Content = *p
+	}
+	n.Attachment = str("attachment")
+	n.CreatedAt = num("createdAt")
+	n.UpdatedAt = num("updatedAt")
+	return n, err
 }
 
 // Create implements routes.NoteStore.
 func (d *Dynamo) Create(ctx context.Context, n Note) (Note, error) {
 	ctx, cancel := context.WithTimeout(ctx, dynamoTimeout)
 	defer cancel()
-	av, err := attributevalue.MarshalMap(item(n))
-	if err != nil {
-		return Note{}, fmt.Errorf("dynamo encode note %s: %w", n.NoteID, err)
-	}
-	_, err = d.client.PutItem(ctx, &dynamodb.PutItemInput{
+	_, err := d.client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:           &d.table,
-		Item:                av,
+		Item:                encodeItem(n),
 		ConditionExpression: aws.String("attribute_not_exists(noteId)"),
 	})
 	if err != nil {
@@ -153,14 +207,12 @@ func (d *Dynamo) List(ctx context.Context, userID string, limit int, cursor stri
 	}
 }
 
-// Update implements routes.NoteStore.
-func (d *Dynamo) Update(ctx context.Context, n Note) (Note, error) {
+// Update implements routes.NoteStore. The item's old attributes come
+// back from the one conditional UpdateItem, so the replaced attachment is
+// the one this update replaced, whatever else ran at the same time.
+func (d *Dynamo) Update(ctx context.Context, n Note) (Note, *string, error) {
 	ctx, cancel := context.WithTimeout(ctx, dynamoTimeout)
 	defer cancel()
-	var attachment types.AttributeValue = &types.AttributeValueMemberNULL{Value: true}
-	if n.Attachment != nil {
-		attachment = &types.AttributeValueMemberS{Value: *n.Attachment}
-	}
 	out, err := d.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:           &d.table,
 		Key:                 d.key(n.UserID, n.NoteID),
@@ -168,19 +220,21 @@ func (d *Dynamo) Update(ctx context.Context, n Note) (Note, error) {
 		ConditionExpression: aws.String("attribute_exists(noteId)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":c": &types.AttributeValueMemberS{Value: n.Content},
-			":a": attachment,
-			":t": &types.AttributeValueMemberN{Value: fmt.Sprint(n.UpdatedAt)},
+			":a": nullable(n.Attachment),
+			":t": &types.AttributeValueMemberN{Value: strconv.FormatInt(n.UpdatedAt, 10)},
 		},
-		ReturnValues: types.ReturnValueAllNew,
+		ReturnValues: types.ReturnValueAllOld,
 	})
 	if err != nil {
-		return Note{}, fmt.Errorf("dynamo update note %s: %w", n.NoteID, translate(err, ErrNotFound))
+		return Note{}, nil, fmt.Errorf("dynamo update note %s: %w", n.NoteID, translate(err, ErrNotFound))
 	}
-	updated, err := decodeItem(out.Attributes)
+	old, err := decodeItem(out.Attributes)
 	if err != nil {
-		return Note{}, fmt.Errorf("dynamo decode updated note %s: %w", n.NoteID, err)
+		return Note{}, nil, fmt.Errorf("dynamo decode updated note %s: %w", n.NoteID, err)
 	}
-	return updated, nil
+	updated := old
+	updated.Content, updated.Attachment, updated.UpdatedAt = n.Content, n.Attachment, n.UpdatedAt
+	return updated, old.Attachment, nil
 }
 
 // Delete implements routes.NoteStore.

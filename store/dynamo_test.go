@@ -96,7 +96,7 @@ func TestDynamoLegacyItems(t *testing.T) {
 	if err != nil || n.Content != "hello world" || n.Attachment == nil || *n.Attachment != "1603846842984-hello.jpg" || n.CreatedAt != 1603846842984 {
 		t.Fatalf("legacy note = %+v, %v", n, err)
 	}
-	u, err := s.Update(ctx, Note{UserID: user, NoteID: "5c1d0e20-18b9-11eb-893d-b7fc3f6c5167", Content: "edited", UpdatedAt: 1700000000000})
+	u, _, err := s.Update(ctx, Note{UserID: user, NoteID: "5c1d0e20-18b9-11eb-893d-b7fc3f6c5167", Content: "edited", UpdatedAt: 1700000000000})
 	if err != nil || u.Content != "edited" || u.CreatedAt != 1603846900000 || u.UpdatedAt != 1700000000000 {
 		t.Fatalf("update of a legacy note = %+v, %v", u, err)
 	}
@@ -133,7 +133,7 @@ func TestDynamoConcurrentUpdateDelete(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for j := 1; j <= 5; j++ {
-				_, err := s.Update(ctx, Note{UserID: "user-a", NoteID: n.NoteID, Content: fmt.Sprint("v", j), UpdatedAt: int64(j)})
+				_, _, err := s.Update(ctx, Note{UserID: "user-a", NoteID: n.NoteID, Content: fmt.Sprint("v", j), UpdatedAt: int64(j)})
 				if err != nil && !errors.Is(err, ErrNotFound) {
 					t.Error(err)
 				}

@@ -1,0 +1,314 @@
+//go:build !lambda
+
+package attachments
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+)
+
+// maxLocalObject bounds one stored file: the API never signs more than
+// its attachment limit, so anything near this is not one of ours.
+const maxLocalObject = 16 << 20
+
+// clockSkew is how far a request's signing time may be ahead of ours.
+const clockSkew = 15 * time.Minute
+
+// Local is a small S3-compatible endpoint for the local server: one
+// bucket of objects in a directory, PUT, GET, HEAD and DELETE of an
+// object, each checked like S3 checks it: a SigV4 signature, in the query
+// (presigned) or the Authorization header, made with Local's one
+// credential, that has not expired and covers the headers it names
+// (Content-Type and Content-Length of an upload among them). It is not in
+// the Lambda build.
+type Local struct {
+	bucket string
+	dir    string
+	creds  aws.Credentials
+	signer *v4.Signer
+	now    func() time.Time
+}
+
+// NewLocal serves bucket from dir, accepting requests signed with creds
+// for region us-east-1... or any region: the credential scope's region is
+// taken as signed.
+func NewLocal(bucket, dir string, creds aws.Credentials) (*Local, error) {
+	for _, sub := range []string{"objects", "types"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
+			return nil, fmt.Errorf("attachments directory: %w", err)
+		}
+	}
+	return &Local{bucket: bucket, dir: dir, creds: creds, now: time.Now,
+		signer: v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true })}, nil
+}
+
+// s3Error is S3's XML error body.
+type s3Error struct {
+	XMLName   xml.Name `xml:"Error"`
+	Code      string
+	Message   string
+	Resource  string `xml:",omitempty"`
+	RequestID string `xml:"RequestId"`
+}
+
+func writeS3Error(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/xml")
+	w.WriteHeader(status)
+	b, _ := xml.Marshal(s3Error{Code: code, Message: msg, Resource: r.URL.Path, RequestID: w.Header().Get("X-Request-Id")})
+	w.Write(append([]byte(xml.Header), b...))
+}
+
+// ServeHTTP implements http.Handler.
+func (l *Local) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	bucket, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	if bucket != l.bucket {
+		writeS3Error(w, r, http.StatusNotFound, "NoSuchBucket", "The specified bucket does not exist")
+		return
+	}
+	if key == "" || strings.HasPrefix(key, "/") || !fs.ValidPath(key) {
+		writeS3Error(w, r, http.StatusBadRequest, "InvalidArgument", "The object key is not one this endpoint keeps")
+		return
+	}
+	if code, msg := l.verify(r); code != "" {
+		writeS3Error(w, r, http.StatusForbidden, code, msg)
+		return
+	}
+	objPath := filepath.Join(l.dir, "objects", filepath.FromSlash(key))
+	typePath := filepath.Join(l.dir, "types", filepath.FromSlash(key))
+	switch r.Method {
+	case http.MethodPut:
+		l.put(w, r, objPath, typePath)
+	case http.MethodGet, http.MethodHead:
+		f, err := os.Open(objPath)
+		if err != nil {
+			writeS3Error(w, r, http.StatusNotFound, "NoSuchKey", "The specified key does not exist.")
+			return
+		}
+		defer f.Close()
+		info, err := f.Stat()
+		if err != nil || info.IsDir() {
+			writeS3Error(w, r, http.StatusNotFound, "NoSuchKey", "The specified key does not exist.")
+			return
+		}
+		if ct, err := os.ReadFile(typePath); err == nil {
+			w.Header().Set("Content-Type", string(ct))
+		}
+		http.ServeContent(w, r, "", info.ModTime(), f)
+	case http.MethodDelete:
+		os.Remove(objPath)
+		os.Remove(typePath)
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		w.Header().Set("Allow", "GET, HEAD, PUT, DELETE")
+		writeS3Error(w, r, http.StatusMethodNotAllowed, "MethodNotAllowed", "The specified method is not allowed against this resource.")
+	}
+}
+
+// put stores the body whole or not at all.
+func (l *Local) put(w http.ResponseWriter, r *http.Request, objPath, typePath string) {
+	if r.ContentLength < 0 {
+		writeS3Error(w, r, http.StatusLengthRequired, "MissingContentLength", "You must provide the Content-Length HTTP header.")
+		return
+	}
+	if r.ContentLength > maxLocalObject {
+		writeS3Error(w, r, http.StatusBadRequest, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
+		return
+	}
+	for _, p := range []string{objPath, typePath} {
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			writeS3Error(w, r, http.StatusInternalServerError, "InternalError", "We encountered an internal error. Please try again.")
+			return
+		}
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(objPath), ".upload-*")
+	if err != nil {
+		writeS3Error(w, r, http.StatusInternalServerError, "InternalError", "We encountered an internal error. Please try again.")
+		return
+	}
+	defer os.Remove(tmp.Name())
+	n, err := io.Copy(tmp, io.LimitReader(r.Body, maxLocalObject+1))
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil || n != r.ContentLength {
+		writeS3Error(w, r, http.StatusBadRequest, "IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header.")
+		return
+	}
+	if err := os.WriteFile(typePath, []byte(r.Header.Get("Content-Type")), 0o600); err != nil {
+		writeS3Error(w, r, http.StatusInternalServerError, "InternalError", "We encountered an internal error. Please try again.")
+		return
+	}
+	if err := os.Rename(tmp.Name(), objPath); err != nil {
+		writeS3Error(w, r, http.StatusInternalServerError, "InternalError", "We encountered an internal error. Please try again.")
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// verify checks r's SigV4 signature the way S3 does, and returns S3's
+// error code and message when it fails.
+func (l *Local) verify(r *http.Request) (code, msg string) {
+	q := r.URL.Query()
+	if q.Has("X-Amz-Signature") {
+		return l.verifyPresigned(r, q)
+	}
+	if auth := r.Header.Get("Authorization"); auth != "" {
+		return l.verifyHeader(r, auth)
+	}
+	return "AccessDenied", "Anonymous access is not allowed: sign the request"
+}
+
+// scope is a parsed credential: AKID/yyyymmdd/region/service/aws4_request.
+type scope struct {
+	akid, date, region string
+}
+
+func parseScope(credential string) (scope, bool) {
+	p := strings.Split(credential, "/")
+	if len(p) != 5 || p[3] != "s3" || p[4] != "aws4_request" {
+		return scope{}, false
+	}
+	return scope{akid: p[0], date: p[1], region: p[2]}, true
+}
+
+func (l *Local) verifyPresigned(r *http.Request, q url.Values) (string, string) {
+	if q.Get("X-Amz-Algorithm") != "AWS4-HMAC-SHA256" {
+		return "AuthorizationQueryParametersError", "X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\""
+	}
+	sc, ok := parseScope(q.Get("X-Amz-Credential"))
+	if !ok {
+		return "AuthorizationQueryParametersError", "Error parsing the X-Amz-Credential parameter"
+	}
+	if sc.akid != l.creds.AccessKeyID {
+		return "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."
+	}
+	signedAt, err := time.Parse("20060102T150405Z", q.Get("X-Amz-Date"))
+	if err != nil || signedAt.Format("20060102") != sc.date {
+		return "AuthorizationQueryParametersError", "X-Amz-Date must be in the ISO8601 Long Format and match the credential"
+	}
+	expires, err := strconv.Atoi(q.Get("X-Amz-Expires"))
+	if err != nil || expires < 1 || expires > 604800 {
+		return "AuthorizationQueryParametersError", "X-Amz-Expires must be a number of seconds from 1 to 604800"
+	}
+	now := l.now()
+	if now.After(signedAt.Add(time.Duration(expires) * time.Second)) {
+		return "AccessDenied", "Request has expired"
+	}
+	if signedAt.After(now.Add(clockSkew)) {
+		return "RequestTimeTooSkewed", "The difference between the request time and the current time is too large."
+	}
+	want := q.Get("X-Amz-Signature")
+	signed := strings.Split(q.Get("X-Amz-SignedHeaders"), ";")
+	check, err := l.unsignedCopy(r, signed)
+	if err != nil {
+		return "SignatureDoesNotMatch", err.Error()
+	}
+	cq := check.URL.Query()
+	for _, k := range []string{"X-Amz-Signature", "X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-SignedHeaders", "X-Amz-Security-Token"} {
+		cq.Del(k)
+	}
+	check.URL.RawQuery = cq.Encode()
+	creds := l.creds
+	creds.SessionToken = q.Get("X-Amz-Security-Token")
+	u, _, err := l.signer.PresignHTTP(context.Background(), creds, check, unsignedPayload, "s3", sc.region, signedAt)
+	if err != nil {
+		return "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided."
+	}
+	got, _ := url.Parse(u)
+	if subtle.ConstantTimeCompare([]byte(got.Query().Get("X-Amz-Signature")), []byte(want)) != 1 ||
+		got.Query().Get("X-Amz-SignedHeaders") != q.Get("X-Amz-SignedHeaders") {
+		return "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method."
+	}
+	return "", ""
+}
+
+func (l *Local) verifyHeader(r *http.Request, auth string) (string, string) {
+	alg, rest, _ := strings.Cut(auth, " ")
+	if alg != "AWS4-HMAC-SHA256" {
+		return "InvalidRequest", "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256."
+	}
+	fields := map[string]string{}
+	for _, part := range strings.Split(rest, ",") {
+		k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
+		fields[k] = v
+	}
+	sc, ok := parseScope(fields["Credential"])
+	if !ok || fields["SignedHeaders"] == "" || fields["Signature"] == "" {
+		return "AuthorizationHeaderMalformed", "The authorization header is malformed"
+	}
+	if sc.akid != l.creds.AccessKeyID {
+		return "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."
+	}
+	signedAt, err := time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date"))
+	if err != nil || signedAt.Format("20060102") != sc.date {
+		return "AccessDenied", "AWS authentication requires a valid Date or x-amz-date header"
+	}
+	if d := l.now().Sub(signedAt); d > clockSkew || d < -clockSkew {
+		return "RequestTimeTooSkewed", "The difference between the request time and the current time is too large."
+	}
+	payload := r.Header.Get("X-Amz-Content-Sha256")
+	if payload == "" {
+		return "InvalidRequest", "Missing required header for this request: x-amz-content-sha256"
+	}
+	if payload != unsignedPayload && r.ContentLength != 0 {
+		// The one header-signed call this endpoint takes is DELETE, whose
+		// body is empty; a body it cannot hash is refused.
+		return "NotImplemented", "Only empty or UNSIGNED-PAYLOAD bodies are supported here"
+	}
+	check, err := l.unsignedCopy(r, strings.Split(fields["SignedHeaders"], ";"))
+	if err != nil {
+		return "SignatureDoesNotMatch", err.Error()
+	}
+	creds := l.creds
+	creds.SessionToken = r.Header.Get("X-Amz-Security-Token")
+	check.Header.Del("X-Amz-Security-Token")
+	if err := l.signer.SignHTTP(context.Background(), creds, check, payload, "s3", sc.region, signedAt); err != nil {
+		return "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided."
+	}
+	_, sig, _ := strings.Cut(check.Header.Get("Authorization"), "Signature=")
+	if subtle.ConstantTimeCompare([]byte(sig), []byte(fields["Signature"])) != 1 {
+		return "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method."
+	}
+	return "", ""
+}
+
+// unsignedCopy is r as it was before signing: its method, URL and the
+// headers it says it signed, with their values as received.
+func (l *Local) unsignedCopy(r *http.Request, signed []string) (*http.Request, error) {
+	u := *r.URL
+	u.Scheme, u.Host = "http", r.Host
+	u.RawPath = r.URL.EscapedPath()
+	c := &http.Request{Method: r.Method, URL: &u, Host: r.Host, Header: http.Header{}}
+	for _, h := range signed {
+		switch h {
+		case "host":
+		case "content-length":
+			if r.ContentLength < 0 {
+				return nil, errors.New("the request names content-length as signed but has none")
+			}
+			c.ContentLength = r.ContentLength
+		default:
+			vs, ok := r.Header[http.CanonicalHeaderKey(h)]
+			if !ok {
+				return nil, fmt.Errorf("the signed header %s is missing", h)
+			}
+			c.Header[http.CanonicalHeaderKey(h)] = vs
+		}
+	}
+	return c, nil
+}

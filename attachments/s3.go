@@ -1,0 +1,186 @@
+// Package attachments keeps the files attached to notes in S3: it signs
+// the browser's direct uploads and downloads (SigV4 presigned URLs) and
+// deletes files. It signs with aws-sdk-go-v2's own SigV4 signer and sends
+// its one API call (DeleteObject) itself, instead of linking the S3
+// client, which would cost the Lambda's cold start more than this whole
+// package (see the README's Performance section).
+package attachments
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+)
+
+// URLLifetime is how long a presigned URL is valid.
+const URLLifetime = 15 * time.Minute
+
+// unsignedPayload is what a presigned URL signs for the body: the body is
+// the browser's, not known when signing (S3's UNSIGNED-PAYLOAD).
+const unsignedPayload = "UNSIGNED-PAYLOAD"
+
+// deleteTimeout bounds one DeleteObject call.
+const deleteTimeout = 5 * time.Second
+
+// Presigned is a request a browser can make without credentials: Method
+// to URL, sending exactly Header, before Expires.
+type Presigned struct {
+	URL     string
+	Method  string
+	Header  map[string]string
+	Expires time.Time
+}
+
+// S3 signs requests for the objects of one bucket.
+type S3 struct {
+	bucket   string
+	region   string
+	endpoint *url.URL // nil: AWS's own, virtual-hosted style
+	creds    aws.CredentialsProvider
+	signer   *v4.Signer
+	client   *http.Client
+}
+
+// NewS3 returns the files of bucket in cfg's region with cfg's
+// credentials. endpoint, when not empty, is an S3-compatible server
+// (AWS_ENDPOINT_URL_S3) addressed path-style, http://host:port/bucket/key;
+// otherwise https://bucket.s3.region.amazonaws.com/key.
+func NewS3(cfg aws.Config, bucket, endpoint string) (*S3, error) {
+	s := &S3{bucket: bucket, region: cfg.Region, creds: cfg.Credentials,
+		signer: v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true }),
+		client: &http.Client{Timeout: deleteTimeout}}
+	switch {
+	case bucket == "":
+		return nil, errors.New("no bucket")
+	case s.region == "":
+		return nil, errors.New("no region")
+	case s.creds == nil:
+		return nil, errors.New("no credentials")
+	}
+	if endpoint != "" {
+		u, err := url.Parse(endpoint)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("endpoint %q: want an http(s) URL", endpoint)
+		}
+		s.endpoint = u
+	}
+	return s, nil
+}
+
+// objectURL is the URL of key, its path escaped the way S3's canonical
+// request escapes it: every byte but the unreserved ones and '/'.
+func (s *S3) objectURL(key string) *url.URL {
+	path := "/" + key
+	u := &url.URL{Scheme: "https", Host: s.bucket + ".s3." + s.region + "." + dnsSuffix(s.region)}
+	if s.endpoint != nil {
+		u = &url.URL{Scheme: s.endpoint.Scheme, Host: s.endpoint.Host}
+		path = strings.TrimSuffix(s.endpoint.Path, "/") + "/" + s.bucket + path
+	}
+	u.Path, u.RawPath = path, escapePath(path)
+	return u
+}
+
+func dnsSuffix(region string) string {
+	if strings.HasPrefix(region, "cn-") {
+		return "amazonaws.com.cn"
+	}
+	return "amazonaws.com"
+}
+
+func escapePath(p string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if c == '/' || c == '-' || c == '_' || c == '.' || c == '~' ||
+			'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
+}
+
+// presign signs req for URLLifetime from now. Only the headers on req are
+// signed: nothing a browser's fetch cannot send (no checksum header or
+// parameter, which the S3 client would add and fetch cannot satisfy).
+func (s *S3) presign(ctx context.Context, req *http.Request, now time.Time) (string, error) {
+	creds, err := s.creds.Retrieve(ctx)
+	if err != nil {
+		return "", fmt.Errorf("credentials: %w", err)
+	}
+	q := req.URL.Query()
+	q.Set("X-Amz-Expires", fmt.Sprint(int(URLLifetime/time.Second)))
+	req.URL.RawQuery = q.Encode()
+	signed, _, err := s.signer.PresignHTTP(ctx, creds, req, unsignedPayload, "s3", s.region, now)
+	return signed, err
+}
+
+// PresignUpload signs a PUT of exactly size bytes of contentType to key.
+// The browser must send the returned Header (Content-Type); it sends
+// Content-Length itself, and S3 refuses a body of another length.
+func (s *S3) PresignUpload(ctx context.Context, key, contentType string, size int64) (Presigned, error) {
+	now := time.Now().UTC()
+	req := &http.Request{Method: http.MethodPut, URL: s.objectURL(key), Header: http.Header{}, ContentLength: size}
+	req.Header.Set("Content-Type", contentType)
+	u, err := s.presign(ctx, req, now)
+	if err != nil {
+		return Presigned{}, fmt.Errorf("presign upload of %s: %w", key, err)
+	}
+	return Presigned{URL: u, Method: http.MethodPut, Header: map[string]string{"Content-Type": contentType},
+		Expires: now.Add(URLLifetime)}, nil
+}
+
+// PresignDownload signs a GET of key.
+func (s *S3) PresignDownload(ctx context.Context, key string) (Presigned, error) {
+	now := time.Now().UTC()
+	req := &http.Request{Method: http.MethodGet, URL: s.objectURL(key), Header: http.Header{}}
+	u, err := s.presign(ctx, req, now)
+	if err != nil {
+		return Presigned{}, fmt.Errorf("presign download of %s: %w", key, err)
+	}
+	return Presigned{URL: u, Method: http.MethodGet, Header: map[string]string{}, Expires: now.Add(URLLifetime)}, nil
+}
+
+// Delete removes key. A key that does not exist is not an error (S3's own
+// DeleteObject answers 204 either way).
+func (s *S3) Delete(ctx context.Context, key string) error {
+	ctx, cancel := context.WithTimeout(ctx, deleteTimeout)
+	defer cancel()
+	creds, err := s.creds.Retrieve(ctx)
+	if err != nil {
+		return fmt.Errorf("delete %s: credentials: %w", key, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, "", nil)
+	if err != nil {
+		return err
+	}
+	req.URL = s.objectURL(key)
+	req.Host = req.URL.Host
+	const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+	req.Header.Set("X-Amz-Content-Sha256", emptySHA256)
+	if err := s.signer.SignHTTP(ctx, creds, req, emptySHA256, "s3", s.region, time.Now().UTC()); err != nil {
+		return fmt.Errorf("delete %s: sign: %w", key, err)
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("delete %s: %w", key, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("delete %s: S3 answered %s: %s", key, resp.Status, body)
+	}
+	return nil
+}

@@ -1,0 +1,177 @@
+package routes
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/scratch-notes/notes-api/attachments"
+)
+
+// Files keeps the files attached to notes. Keys are whole object keys,
+// private/<identityId>/<key>; every error is internal.
+type Files interface {
+	// PresignUpload signs a PUT of exactly size bytes of contentType.
+	PresignUpload(ctx context.Context, key, contentType string, size int64) (attachments.Presigned, error)
+	// PresignDownload signs a GET.
+	PresignDownload(ctx context.Context, key string) (attachments.Presigned, error)
+	// Delete removes a file; a missing one is not an error.
+	Delete(ctx context.Context, key string) error
+}
+
+const (
+	// maxFileNameBytes is the longest file name most file systems keep.
+	maxFileNameBytes = 255
+	// maxUploadBytes is the original frontend's MAX_ATTACHMENT_SIZE.
+	maxUploadBytes = 5_000_000
+)
+
+// mediaType is a type/subtype media type (RFC 6838's restricted names),
+// with no parameters: what a browser's File.type holds.
+var mediaType = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$`)
+
+// uploadPayload is what a client sends to get an upload URL.
+type uploadPayload struct {
+	FileName    *string         `json:"fileName"`
+	ContentType *string         `json:"contentType"`
+	Size        json.RawMessage `json:"size"`
+}
+
+func (p uploadPayload) validate() (size int64, err error) {
+	switch name := p.FileName; {
+	case name == nil || *name == "":
+		return 0, errorf(http.StatusBadRequest, "fileName is required: the name of the file to upload")
+	case len(*name) > maxFileNameBytes:
+		return 0, errorf(http.StatusBadRequest, "fileName is longer than %d bytes", maxFileNameBytes)
+	case !utf8.ValidString(*name) || strings.ContainsFunc(*name, unicode.IsControl):
+		return 0, errorf(http.StatusBadRequest, "fileName must be UTF-8 text with no control characters")
+	case strings.ContainsAny(*name, `/\`) || strings.Contains(*name, "..") || *name == ".":
+		return 0, errorf(http.StatusBadRequest, "fileName must be a bare file name, with no / or \\ and no ..")
+	}
+	if p.ContentType == nil || !mediaType.MatchString(*p.ContentType) {
+		return 0, errorf(http.StatusBadRequest, "contentType must be a media type such as image/jpeg (type/subtype, no parameters)")
+	}
+	raw := bytes.TrimSpace(p.Size)
+	n, perr := strconv.ParseInt(string(raw), 10, 64)
+	if len(raw) == 0 || string(raw) == "null" || perr != nil || n < 1 || n > maxUploadBytes {
+		return 0, errorf(http.StatusBadRequest, "size must be a whole number of bytes from 1 to %d", maxUploadBytes)
+	}
+	return n, nil
+}
+
+// cleanFileName keeps letters, digits, '.', '_' and '-' of a file name,
+// turning every other run of characters into one '-', so that a key
+// reads well in a URL; a name with nothing left is "file".
+func cleanFileName(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range name {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) || r == '.' || r == '_' || r == '-' {
+			b.WriteRune(r)
+			dash = r == '-'
+		} else if !dash {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	if out := strings.Trim(b.String(), "-."); out != "" {
+		return out
+	}
+	return "file"
+}
+
+// objectKey is where a user's attachment key lives in the bucket.
+func objectKey(userID, key string) string { return "private/" + userID + "/" + key }
+
+// uploadJSON is the answer to POST /attachments.
+type uploadJSON struct {
+	Key       string            `json:"key"`
+	UploadURL string            `json:"uploadUrl"`
+	Method    string            `json:"method"`
+	Headers   map[string]string `json:"headers"`
+	ExpiresAt int64             `json:"expiresAt"`
+}
+
+// downloadJSON is the answer to GET /notes/{id}/attachment.
+type downloadJSON struct {
+	URL       string `json:"url"`
+	ExpiresAt int64  `json:"expiresAt"`
+}
+
+var errNoFiles = errorf(http.StatusServiceUnavailable, "attachments are not configured")
+
+// handleAttachmentCreate handles POST /attachments.
+func (s *Server) handleAttachmentCreate(w http.ResponseWriter, r *http.Request) {
+	var p uploadPayload
+	if err := decodeJSON(w, r, &p); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	size, err := p.validate()
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if s.files == nil {
+		s.writeError(w, r, errNoFiles)
+		return
+	}
+	key := strconv.FormatInt(time.Now().UnixMilli(), 10) + "-" + cleanFileName(*p.FileName)
+	up, err := s.files.PresignUpload(r.Context(), objectKey(userIDFrom(r.Context()), key), *p.ContentType, size)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeJSON(w, r, http.StatusCreated, uploadJSON{Key: key, UploadURL: up.URL, Method: up.Method,
+		Headers: up.Header, ExpiresAt: up.Expires.UnixMilli()})
+}
+
+// handleAttachmentGet handles GET /notes/{id}/attachment.
+func (s *Server) handleAttachmentGet(w http.ResponseWriter, r *http.Request) {
+	id, err := noteID(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	user := userIDFrom(r.Context())
+	n, err := s.notes.Get(r.Context(), user, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if n.Attachment == nil {
+		s.writeError(w, r, errorf(http.StatusNotFound, "this note has no attachment"))
+		return
+	}
+	if s.files == nil {
+		s.writeError(w, r, errNoFiles)
+		return
+	}
+	down, err := s.files.PresignDownload(r.Context(), objectKey(user, *n.Attachment))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, downloadJSON{URL: down.URL, ExpiresAt: down.Expires.UnixMilli()})
+}
+
+// deleteFile removes a file a note no longer names. The note change it
+// follows has already happened and stands: a failure is logged with the
+// key, for someone to remove the file, and never reaches the client.
+func (s *Server) deleteFile(r *http.Request, userID, key string) {
+	if s.files == nil {
+		return
+	}
+	ctx := context.WithoutCancel(r.Context())
+	if err := s.files.Delete(ctx, objectKey(userID, key)); err != nil {
+		s.log.ErrorContext(ctx, "attachment file not deleted", "request_id", requestIDFrom(ctx),
+			"key", objectKey(userID, key), "error", err.Error())
+	}
+}

@@ -1,0 +1,414 @@
+package routes_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/scratch-notes/notes-api/attachments"
+	"github.com/scratch-notes/notes-api/internal/testenv"
+	"github.com/scratch-notes/notes-api/routes"
+)
+
+// bucket is where a test's files live, and how to look inside it.
+type bucket struct {
+	files routes.Files
+	// exists reports whether an object is there.
+	exists func(t *testing.T, key string) bool
+}
+
+// s3Bucket is a bucket of its own on the S3-compatible server (versitygw).
+func s3Bucket(t *testing.T) bucket {
+	t.Helper()
+	name := testenv.S3Bucket(t)
+	files, err := attachments.NewS3(aws.Config{Region: "us-east-1",
+		Credentials: credentials.StaticCredentialsProvider{Value: testenv.S3Credentials}}, name, testenv.S3(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bucket{files: files, exists: func(t *testing.T, key string) bool {
+		for _, k := range testenv.S3Objects(t, name) {
+			if k == key {
+				return true
+			}
+		}
+		return false
+	}}
+}
+
+// localBucket is the local server's embedded endpoint on a directory.
+func localBucket(t *testing.T) bucket {
+	t.Helper()
+	creds := aws.Credentials{AccessKeyID: "local", SecretAccessKey: "s3cret"}
+	l, err := attachments.NewLocal("attachments", t.TempDir(), creds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(l)
+	t.Cleanup(srv.Close)
+	files, err := attachments.NewS3(aws.Config{Region: "us-east-1", Credentials: credentials.StaticCredentialsProvider{Value: creds}}, "attachments", srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bucket{files: files, exists: func(t *testing.T, key string) bool {
+		p, err := files.PresignDownload(context.Background(), key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.Get(p.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}}
+}
+
+type upload struct {
+	Key       string            `json:"key"`
+	UploadURL string            `json:"uploadUrl"`
+	Method    string            `json:"method"`
+	Headers   map[string]string `json:"headers"`
+	ExpiresAt int64             `json:"expiresAt"`
+}
+
+// presign asks the API for an upload URL and checks the answer's shape.
+func presign(t *testing.T, d door, user, name, ctype string, size int) upload {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"fileName": name, "contentType": ctype, "size": size})
+	resp := d.Do(t, request{Method: "POST", Path: "/attachments", Header: jsonHeader, User: user, Body: string(body)})
+	if resp.Status != http.StatusCreated {
+		t.Fatalf("POST /attachments = %d %s", resp.Status, resp.Body)
+	}
+	var up upload
+	resp.JSON(t, &up)
+	if up.Method != "PUT" || len(up.Headers) != 1 || up.Headers["Content-Type"] != ctype {
+		t.Fatalf("upload = %+v, want PUT sending exactly Content-Type %s", up, ctype)
+	}
+	if d := time.Until(time.UnixMilli(up.ExpiresAt)); d < 14*time.Minute || d > 15*time.Minute {
+		t.Fatalf("expiresAt is %v away, want 15 minutes", d)
+	}
+	u, err := url.Parse(up.UploadURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range u.Query() {
+		if strings.Contains(strings.ToLower(k), "checksum") {
+			t.Fatalf("uploadUrl carries %s: a browser's fetch cannot satisfy it", k)
+		}
+	}
+	return up
+}
+
+// put sends what a browser sends to an upload URL.
+func put(t *testing.T, up upload, body []byte) int {
+	t.Helper()
+	req, _ := http.NewRequest(up.Method, up.UploadURL, bytes.NewReader(body))
+	for k, v := range up.Headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// download reads a note's file through the API's download URL.
+func download(t *testing.T, d door, user, noteID string) (int, []byte) {
+	t.Helper()
+	resp := d.Do(t, request{Method: "GET", Path: "/notes/" + noteID + "/attachment", User: user})
+	if resp.Status != http.StatusOK {
+		return resp.Status, resp.Body
+	}
+	var got struct {
+		URL       string `json:"url"`
+		ExpiresAt int64  `json:"expiresAt"`
+	}
+	resp.JSON(t, &got)
+	if d := time.Until(time.UnixMilli(got.ExpiresAt)); d < 14*time.Minute || d > 15*time.Minute {
+		t.Fatalf("expiresAt is %v away, want 15 minutes", d)
+	}
+	r, err := http.Get(got.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Body.Close()
+	b, _ := io.ReadAll(r.Body)
+	if r.StatusCode != http.StatusOK {
+		return -r.StatusCode, b // the file server's answer, not the API's
+	}
+	return http.StatusOK, b
+}
+
+func noteWith(t *testing.T, d door, user, key string) note {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"content": "with a file", "attachment": key})
+	resp := d.Do(t, request{Method: "POST", Path: "/notes", Header: jsonHeader, User: user, Body: string(body)})
+	if resp.Status != http.StatusCreated {
+		t.Fatalf("create = %d %s", resp.Status, resp.Body)
+	}
+	var n note
+	resp.JSON(t, &n)
+	return n
+}
+
+// TestAttachments is the upload flow of SPEC.md through every front door,
+// against a server that checks signatures (versitygw) and against the
+// local server's own endpoint.
+func TestAttachments(t *testing.T) {
+	for name, open := range map[string]func(*testing.T) bucket{"s3": s3Bucket, "local": localBucket} {
+		t.Run(name, func(t *testing.T) {
+			b := open(t)
+			s := defaults()
+			s.files = b.files
+			for name, d := range doors(t, s) {
+				t.Run(name, func(t *testing.T) { testAttachmentFlow(t, d, b) })
+			}
+		})
+	}
+}
+
+var keyPattern = regexp.MustCompile(`^\d{13}-`)
+
+func testAttachmentFlow(t *testing.T, d door, b bucket) {
+	photo := []byte("\xff\xd8\xff\xe0 a photo")
+	up := presign(t, d, alice, "My Holiday (1).jpg", "image/jpeg", len(photo))
+	if !keyPattern.MatchString(up.Key) || !strings.HasSuffix(up.Key, "-My-Holiday-1-.jpg") {
+		t.Fatalf("key = %q, want <epoch ms>-<cleaned name>", up.Key)
+	}
+	ms, _ := strconv.ParseInt(up.Key[:13], 10, 64)
+	if d := time.Since(time.UnixMilli(ms)); d < 0 || d > time.Minute {
+		t.Fatalf("key %q does not start with the epoch milliseconds of now", up.Key)
+	}
+	if got := put(t, up, append(photo, '!')); got != http.StatusForbidden {
+		t.Fatalf("upload of another length = %d, want 403 from the file server", got)
+	}
+	other := up
+	other.Headers = map[string]string{"Content-Type": "text/html"}
+	if got := put(t, other, photo); got != http.StatusForbidden {
+		t.Fatalf("upload of another type = %d, want 403 from the file server", got)
+	}
+	if got := put(t, up, photo); got != http.StatusOK {
+		t.Fatalf("upload = %d", got)
+	}
+	if !b.exists(t, "private/"+alice+"/"+up.Key) {
+		t.Fatalf("the file is not at private/%s/%s", alice, up.Key)
+	}
+
+	n := noteWith(t, d, alice, up.Key)
+	if status, got := download(t, d, alice, n.NoteID); status != http.StatusOK || !bytes.Equal(got, photo) {
+		t.Fatalf("download = %d %q", status, got)
+	}
+
+	// Bob can neither read alice's file through her note nor reach it by
+	// naming her key: his key means his own folder.
+	if status, _ := download(t, d, bob, n.NoteID); status != http.StatusNotFound {
+		t.Fatalf("bob downloading alice's note = %d, want 404", status)
+	}
+	stolen := noteWith(t, d, bob, up.Key)
+	if status, _ := download(t, d, bob, stolen.NoteID); status != -http.StatusNotFound && status != -http.StatusForbidden {
+		t.Fatalf("bob's note naming alice's key downloads with %d, want the file server's 404", status)
+	}
+	if resp := d.Do(t, request{Method: "DELETE", Path: "/notes/" + stolen.NoteID, User: bob}); resp.Status != http.StatusNoContent {
+		t.Fatalf("bob deleting his note = %d", resp.Status)
+	}
+	if !b.exists(t, "private/"+alice+"/"+up.Key) {
+		t.Fatal("bob deleting his note that named alice's key deleted alice's file")
+	}
+
+	// Keeping the same attachment keeps the file; replacing it deletes the
+	// old one; clearing it deletes it too.
+	resp := d.Do(t, request{Method: "PUT", Path: "/notes/" + n.NoteID, Header: jsonHeader, User: alice,
+		Body: `{"content":"same file","attachment":"` + up.Key + `"}`})
+	if resp.Status != http.StatusOK || !b.exists(t, "private/"+alice+"/"+up.Key) {
+		t.Fatalf("update keeping the file = %d, file there = %v", resp.Status, b.exists(t, "private/"+alice+"/"+up.Key))
+	}
+	doc := []byte("%PDF-1.7 a document")
+	up2 := presign(t, d, alice, "report.pdf", "application/pdf", len(doc))
+	if got := put(t, up2, doc); got != http.StatusOK {
+		t.Fatalf("second upload = %d", got)
+	}
+	resp = d.Do(t, request{Method: "PUT", Path: "/notes/" + n.NoteID, Header: jsonHeader, User: alice,
+		Body: `{"content":"new file","attachment":"` + up2.Key + `"}`})
+	if resp.Status != http.StatusOK {
+		t.Fatalf("replace = %d %s", resp.Status, resp.Body)
+	}
+	if b.exists(t, "private/"+alice+"/"+up.Key) {
+		t.Fatal("the replaced file is still there")
+	}
+	if status, got := download(t, d, alice, n.NoteID); status != http.StatusOK || !bytes.Equal(got, doc) {
+		t.Fatalf("download after replace = %d %q", status, got)
+	}
+	if resp := d.Do(t, request{Method: "DELETE", Path: "/notes/" + n.NoteID, User: alice}); resp.Status != http.StatusNoContent {
+		t.Fatalf("delete = %d", resp.Status)
+	}
+	if b.exists(t, "private/"+alice+"/"+up2.Key) {
+		t.Fatal("deleting the note left its file")
+	}
+	if status, _ := download(t, d, alice, n.NoteID); status != http.StatusNotFound {
+		t.Fatalf("download of a deleted note = %d, want 404", status)
+	}
+
+	plain := createNote(t, d, alice, "no file")
+	resp = d.Do(t, request{Method: "GET", Path: "/notes/" + plain.NoteID + "/attachment", User: alice})
+	if resp.Status != http.StatusNotFound {
+		t.Fatalf("attachment of a note without one = %d, want 404", resp.Status)
+	}
+	resp.ErrorMessage(t)
+}
+
+func TestAttachmentBadInput(t *testing.T) {
+	s := defaults()
+	s.files = localBucket(t).files
+	long := strings.Repeat("n", 251) + ".jpg" // 255 bytes
+	for name, d := range doors(t, s) {
+		t.Run(name, func(t *testing.T) {
+			for _, tc := range []struct{ name, body string }{
+				{"no file name", `{"contentType":"image/jpeg","size":10}`},
+				{"empty file name", `{"fileName":"","contentType":"image/jpeg","size":10}`},
+				{"a path", `{"fileName":"a/b.jpg","contentType":"image/jpeg","size":10}`},
+				{"a windows path", `{"fileName":"a\\b.jpg","contentType":"image/jpeg","size":10}`},
+				{"dot dot", `{"fileName":"..","contentType":"image/jpeg","size":10}`},
+				{"dot dot inside", `{"fileName":"x..jpg","contentType":"image/jpeg","size":10}`},
+				{"control character", `{"fileName":"a\u0007.jpg","contentType":"image/jpeg","size":10}`},
+				{"line break", `{"fileName":"a\n.jpg","contentType":"image/jpeg","size":10}`},
+				{"name over 255 bytes", `{"fileName":"` + long + `x","contentType":"image/jpeg","size":10}`},
+				{"no content type", `{"fileName":"a.jpg","size":10}`},
+				{"content type without subtype", `{"fileName":"a.jpg","contentType":"image","size":10}`},
+				{"content type with a line break", `{"fileName":"a.jpg","contentType":"image/jpeg\r\nX-Evil: 1","size":10}`},
+				{"content type with parameters", `{"fileName":"a.jpg","contentType":"text/plain; charset=utf-8","size":10}`},
+				{"no size", `{"fileName":"a.jpg","contentType":"image/jpeg"}`},
+				{"size zero", `{"fileName":"a.jpg","contentType":"image/jpeg","size":0}`},
+				{"negative size", `{"fileName":"a.jpg","contentType":"image/jpeg","size":-1}`},
+				{"size over the limit", `{"fileName":"a.jpg","contentType":"image/jpeg","size":5000001}`},
+				{"fractional size", `{"fileName":"a.jpg","contentType":"image/jpeg","size":1.5}`},
+				{"size as a string", `{"fileName":"a.jpg","contentType":"image/jpeg","size":"10"}`},
+				{"unknown field", `{"fileName":"a.jpg","contentType":"image/jpeg","size":10,"key":"x"}`},
+				{"not JSON", `fileName=a.jpg`},
+			} {
+				resp := d.Do(t, request{Method: "POST", Path: "/attachments", User: alice, Body: tc.body,
+					Header: map[string]string{"Content-Type": "application/json", "Origin": appOrigin}})
+				if resp.Status != http.StatusBadRequest {
+					t.Fatalf("%s: status = %d, want 400 (%s)", tc.name, resp.Status, resp.Body)
+				}
+				resp.ErrorMessage(t)
+				if resp.Header.Get("Access-Control-Allow-Origin") == "" {
+					t.Fatalf("%s: no CORS header", tc.name)
+				}
+			}
+			// The limits themselves are accepted.
+			for _, body := range []string{
+				`{"fileName":"` + long + `","contentType":"image/jpeg","size":5000000}`,
+				`{"fileName":"résumé 2026.pdf","contentType":"application/vnd.openxmlformats-officedocument.wordprocessingml.document","size":1}`,
+			} {
+				if resp := d.Do(t, request{Method: "POST", Path: "/attachments", User: alice, Body: body, Header: jsonHeader}); resp.Status != http.StatusCreated {
+					t.Fatalf("%.60s: status = %d, want 201 (%s)", body, resp.Status, resp.Body)
+				}
+			}
+		})
+	}
+}
+
+func TestAttachmentsNotConfigured(t *testing.T) {
+	eachDoor(t, defaults(), func(t *testing.T, d door) {
+		resp := d.Do(t, request{Method: "POST", Path: "/attachments", User: alice, Header: jsonHeader,
+			Body: `{"fileName":"a.jpg","contentType":"image/jpeg","size":10}`})
+		if resp.Status != http.StatusServiceUnavailable || resp.ErrorMessage(t) != "attachments are not configured" {
+			t.Fatalf("POST /attachments with no bucket = %d %s, want 503", resp.Status, resp.Body)
+		}
+		n := noteWith(t, d, alice, "1603846842984-hello.jpg")
+		if resp := d.Do(t, request{Method: "GET", Path: "/notes/" + n.NoteID + "/attachment", User: alice}); resp.Status != http.StatusServiceUnavailable {
+			t.Fatalf("download with no bucket = %d, want 503", resp.Status)
+		}
+		// Deleting the note still works: there is no file to delete.
+		if resp := d.Do(t, request{Method: "DELETE", Path: "/notes/" + n.NoteID, User: alice}); resp.Status != http.StatusNoContent {
+			t.Fatalf("delete = %d", resp.Status)
+		}
+	})
+}
+
+// failingFiles cannot delete: the note operations must stand regardless.
+type failingFiles struct {
+	routes.Files
+	mu      sync.Mutex
+	deletes []string
+}
+
+func (f *failingFiles) Delete(ctx context.Context, key string) error {
+	f.mu.Lock()
+	f.deletes = append(f.deletes, key)
+	f.mu.Unlock()
+	return errors.New("s3: connection reset by peer")
+}
+
+// TestFileDeleteFailure: a file that cannot be deleted is logged with its
+// key, and the note change it follows is neither lost nor undone.
+func TestFileDeleteFailure(t *testing.T) {
+	var logs syncBuffer
+	ff := &failingFiles{Files: localBucket(t).files}
+	s := defaults()
+	s.files = ff
+	s.log = slog.New(slog.NewJSONHandler(&logs, nil))
+	d := doors(t, s)["v1"]
+	n := noteWith(t, d, alice, "1603846842984-a.jpg")
+	resp := d.Do(t, request{Method: "PUT", Path: "/notes/" + n.NoteID, Header: jsonHeader, User: alice, Body: `{"content":"b","attachment":"1603846842985-b.jpg"}`})
+	if resp.Status != http.StatusOK {
+		t.Fatalf("replace with a failing delete = %d %s, want 200", resp.Status, resp.Body)
+	}
+	got := d.Do(t, request{Method: "GET", Path: "/notes/" + n.NoteID, User: alice})
+	var stored note
+	got.JSON(t, &stored)
+	if stored.Attachment != "1603846842985-b.jpg" || stored.Content != "b" {
+		t.Fatalf("after replace, note = %s", got.Body)
+	}
+	if resp := d.Do(t, request{Method: "DELETE", Path: "/notes/" + n.NoteID, User: alice}); resp.Status != http.StatusNoContent {
+		t.Fatalf("delete with a failing file delete = %d, want 204", resp.Status)
+	}
+	if resp := d.Do(t, request{Method: "GET", Path: "/notes/" + n.NoteID, User: alice}); resp.Status != http.StatusNotFound {
+		t.Fatalf("note after delete = %d, want 404", resp.Status)
+	}
+	want := []string{"private/" + alice + "/1603846842984-a.jpg", "private/" + alice + "/1603846842985-b.jpg"}
+	if strings.Join(ff.deletes, " ") != strings.Join(want, " ") {
+		t.Fatalf("deletes = %v, want %v", ff.deletes, want)
+	}
+	for _, k := range want {
+		if !strings.Contains(logs.String(), `"key":"`+k+`"`) {
+			t.Fatalf("the log does not name %s:\n%s", k, logs.String())
+		}
+	}
+}
+
+// syncBuffer is a log destination for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
