@@ -32,9 +32,13 @@ build:
 ## build-NotesFunction: what `sam build` runs (BuildMethod: makefile): a static
 ## arm64 bootstrap for provided.al2023, in $(ARTIFACTS_DIR) (sam build sets it;
 ## bin/ otherwise)
+## The tags: lambda.norpc drops aws-lambda-go's net/rpc mode (provided.al2023
+## never uses it); lambda leaves out what only a local run needs (the SDK's
+## shared-config credential chain, the embedded attachments endpoint).
 ARTIFACTS_DIR ?= $(BIN)
+LAMBDA_TAGS   := lambda.norpc,lambda
 build-NotesFunction:
-	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(ARTIFACTS_DIR)/bootstrap .
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags $(LAMBDA_TAGS) -trimpath -ldflags='-s -w' -o $(ARTIFACTS_DIR)/bootstrap .
 
 ## lint: formatting, go.mod and go.sum tidy, vet and staticcheck (pinned in
 ## go.mod as a tool)

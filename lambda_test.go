@@ -10,7 +10,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -48,6 +50,39 @@ func TestBuildNotesFunction(t *testing.T) {
 	if f.Section(".symtab") != nil {
 		t.Fatal("bootstrap keeps its symbol table: -s -w was not applied")
 	}
+	if info, err := os.Stat(filepath.Join(dir, "bootstrap")); err != nil || info.Size() > maxBootstrapBytes {
+		t.Fatalf("bootstrap is %d bytes, over the %d the cold start budget allows (%v)", info.Size(), maxBootstrapBytes, err)
+	}
+}
+
+// maxBootstrapBytes is issue 9's bound on the release bootstrap: 12 MiB.
+const maxBootstrapBytes = 12 << 20
+
+// TestReleaseLeavesOutLocalParts: the release build links none of what only
+// a developer's machine needs, each of which costs the cold start.
+func TestReleaseLeavesOutLocalParts(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "-tags", lambdaTags(t), ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	deps := strings.Fields(string(out))
+	for _, unwanted := range []string{
+		"github.com/aws/aws-sdk-go-v2/config",                  // the shared-config credential chain
+		"github.com/aws/aws-sdk-go-v2/service/sso",             // linked by it
+		"github.com/aws/aws-sdk-go-v2/service/sts",             // linked by it
+		"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams", // linked by attributevalue
+		"github.com/aws/aws-sdk-go-v2/service/s3",              // presigning needs only the signer
+		"encoding/xml", // the local endpoint's S3 errors
+	} {
+		if slices.Contains(deps, unwanted) {
+			t.Errorf("the release build links %s", unwanted)
+		}
+	}
+	// And the local build does have the local endpoint.
+	out, err = exec.Command("go", "list", "-deps", ".").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "encoding/xml") {
+		t.Fatalf("the local build lacks the local attachments endpoint: %v", err)
+	}
 }
 
 // rie runs a built bootstrap under the AWS Lambda Runtime Interface
@@ -78,12 +113,27 @@ func (r rie) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	return body, nil
 }
 
+// lambdaTags are the build tags of the release bootstrap, as the Makefile
+// gives them.
+func lambdaTags(t testing.TB) string {
+	t.Helper()
+	mk, err := os.ReadFile("Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^LAMBDA_TAGS\s*:=\s*(\S+)$`).FindSubmatch(mk)
+	if m == nil {
+		t.Fatal("the Makefile sets no LAMBDA_TAGS")
+	}
+	return string(m[1])
+}
+
 // hostBootstrap builds the function as build-NotesFunction does, for this
 // machine's architecture so that it can run here.
 func hostBootstrap(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "bootstrap")
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", bin, ".")
+	cmd := exec.Command("go", "build", "-tags", lambdaTags(t), "-trimpath", "-o", bin, ".")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build bootstrap: %v\n%s", err, out)
