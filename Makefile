@@ -5,7 +5,7 @@ GO      ?= go
 PORT    ?= 3000
 BIN     := bin
 
-.PHONY: run run-dynamo dynalite test build build-NotesFunction lint bench clean
+.PHONY: run run-dynamo dynalite test fuzz build build-NotesFunction lint bench clean
 
 ## run: the API on http://127.0.0.1:$(PORT), notes in ./notes.db
 run:
@@ -21,9 +21,16 @@ run-dynamo:
 dynalite:
 	scripts/dynalite.sh 0.0.0.0 $(DYNAMO_PORT)
 
-## test: every test, with the race detector, against the servers it needs
+## test: every test, with the race detector, against the servers it needs;
+## then each fuzz target for a few seconds
 test:
 	scripts/with-services.sh $(GO) test -race -count=1 -timeout 20m ./...
+	scripts/fuzz.sh 4s
+
+## fuzz: each fuzz target for longer (FUZZTIME, 2m by default)
+FUZZTIME ?= 2m
+fuzz:
+	scripts/fuzz.sh $(FUZZTIME)
 
 ## build: the local binary in bin/
 build:

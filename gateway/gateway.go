@@ -46,15 +46,18 @@ func New(h http.Handler, log *slog.Logger) *Handler {
 	return &Handler{v1: httpadapter.New(inner), v2: httpadapter.NewV2(inner), log: log}
 }
 
-// Invoke implements lambda.Handler. An event that is not JSON is an
-// error (the invocation fails: nothing sent it through API Gateway); any
-// event that is JSON gets an answer in its format.
+// Invoke implements lambda.Handler. Every payload gets an answer, never
+// a failed invocation: an event in its own format (the 2.0 format when it
+// says "version": "2.0", REST v1 otherwise), and anything that is not an
+// event a REST v1 400.
 func (g *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	var probe struct {
 		Version string `json:"version"`
 	}
 	if err := json.Unmarshal(payload, &probe); err != nil {
-		return nil, fmt.Errorf("event is not a JSON object: %w", err)
+		g.log.ErrorContext(ctx, "event is not a JSON object", "error", err.Error())
+		return json.Marshal(events.APIGatewayProxyResponse{StatusCode: http.StatusBadRequest,
+			MultiValueHeaders: badEventHeaders(""), Body: badEventBody})
 	}
 	if probe.Version == "2.0" {
 		return g.invokeV2(ctx, payload)
@@ -64,19 +67,39 @@ func (g *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 
 func (g *Handler) invokeV1(ctx context.Context, payload []byte) ([]byte, error) {
 	var ev events.APIGatewayProxyRequest
+	problem := ""
 	if err := json.Unmarshal(payload, &ev); err != nil {
-		return nil, fmt.Errorf("decode v1 event: %w", err)
+		// Not an event API Gateway sends; its headers alone may still say
+		// where it comes from, for the CORS headers of the 400.
+		g.log.ErrorContext(ctx, "decode v1 event", "error", err.Error())
+		problem, ev = "it is not an API Gateway event", events.APIGatewayProxyRequest{HTTPMethod: http.MethodGet, Path: "/"}
+		var h struct {
+			Headers           map[string]string   `json:"headers"`
+			MultiValueHeaders map[string][]string `json:"multiValueHeaders"`
+		}
+		if json.Unmarshal(payload, &h) == nil {
+			ev.Headers, ev.MultiValueHeaders = h.Headers, h.MultiValueHeaders
+		}
 	}
 	id := ev.RequestContext.RequestID
 	if ev.IsBase64Encoded && !validBase64(ev.Body) {
-		g.log.WarnContext(ctx, "event body is not valid base64; serving it as empty", "request_id", id)
-		ev.Body, ev.IsBase64Encoded = "", false
+		problem, ev.Body, ev.IsBase64Encoded = "its body is not valid base64", "", false
 	}
-	resp, err := g.v1.ProxyWithContext(ctx, ev)
+	if problem == "" {
+		if err := requestable(ev.HTTPMethod, ev.RequestContext.DomainName, ev.Path, ""); err != nil {
+			// The adapter could not make a request of it (and would
+			// say so on stdout): the handler still answers, so that the
+			// answer carries CORS headers, but only with a 400.
+			g.log.WarnContext(ctx, "v1 event is not a request", "request_id", id, "error", err.Error())
+			problem = "it is not an HTTP request"
+			ev.HTTPMethod, ev.Path, ev.RequestContext.DomainName = http.MethodGet, "/", ""
+			ev.QueryStringParameters, ev.MultiValueQueryStringParameters = nil, nil
+		}
+	}
+	resp, err := g.v1.ProxyWithContext(withProblem(ctx, problem), ev)
 	if err != nil {
-		g.log.ErrorContext(ctx, "adapt v1 event", "request_id", id, "error", err.Error())
-		resp = events.APIGatewayProxyResponse{StatusCode: http.StatusBadRequest,
-			MultiValueHeaders: badEventHeaders(id), Body: badEventBody}
+		return json.Marshal(events.APIGatewayProxyResponse{StatusCode: http.StatusBadRequest,
+			MultiValueHeaders: badEventHeaders(id), Body: badEventBody})
 	}
 	out, err := json.Marshal(resp)
 	if err == nil && len(out) > MaxResponseBytes {
@@ -91,19 +114,38 @@ func (g *Handler) invokeV1(ctx context.Context, payload []byte) ([]byte, error) 
 
 func (g *Handler) invokeV2(ctx context.Context, payload []byte) ([]byte, error) {
 	var ev events.APIGatewayV2HTTPRequest
+	problem := ""
 	if err := json.Unmarshal(payload, &ev); err != nil {
-		return nil, fmt.Errorf("decode v2 event: %w", err)
+		g.log.ErrorContext(ctx, "decode v2 event", "error", err.Error())
+		problem, ev = "it is not an API Gateway event", events.APIGatewayV2HTTPRequest{Version: "2.0", RawPath: "/"}
+		ev.RequestContext.HTTP.Method = http.MethodGet
+		var h struct {
+			Headers map[string]string `json:"headers"`
+		}
+		if json.Unmarshal(payload, &h) == nil {
+			ev.Headers = h.Headers
+		}
 	}
 	id := ev.RequestContext.RequestID
 	if ev.IsBase64Encoded && !validBase64(ev.Body) {
-		g.log.WarnContext(ctx, "event body is not valid base64; serving it as empty", "request_id", id)
-		ev.Body, ev.IsBase64Encoded = "", false
+		problem, ev.Body, ev.IsBase64Encoded = "its body is not valid base64", "", false
 	}
-	resp, err := g.v2.ProxyWithContext(ctx, ev)
+	path := ev.RawPath
+	if path == "" {
+		path = ev.RequestContext.HTTP.Path
+	}
+	if problem == "" {
+		if err := requestable(ev.RequestContext.HTTP.Method, ev.RequestContext.DomainName, path, ev.RawQueryString); err != nil {
+			g.log.WarnContext(ctx, "v2 event is not a request", "request_id", id, "error", err.Error())
+			problem = "it is not an HTTP request"
+			ev.RequestContext.HTTP.Method, ev.RawPath, ev.RequestContext.HTTP.Path = http.MethodGet, "/", "/"
+			ev.RawQueryString, ev.QueryStringParameters, ev.RequestContext.DomainName = "", nil, ""
+		}
+	}
+	resp, err := g.v2.ProxyWithContext(withProblem(ctx, problem), ev)
 	if err != nil {
-		g.log.ErrorContext(ctx, "adapt v2 event", "request_id", id, "error", err.Error())
-		resp = events.APIGatewayV2HTTPResponse{StatusCode: http.StatusBadRequest,
-			Headers: single(badEventHeaders(id)), Body: badEventBody}
+		return json.Marshal(events.APIGatewayV2HTTPResponse{StatusCode: http.StatusBadRequest,
+			Headers: single(badEventHeaders(id)), Body: badEventBody})
 	}
 	out, err := json.Marshal(resp)
 	if err == nil && len(out) > MaxResponseBytes {
@@ -116,8 +158,31 @@ func (g *Handler) invokeV2(ctx context.Context, payload []byte) ([]byte, error) 
 	return out, err
 }
 
-// An event the adapter cannot turn into a request never reaches the
-// handler; its answer still carries the request id.
+// requestable reports why the adapter could not make an *http.Request of
+// an event's method, host, path and raw query, if it could not: it builds
+// the URL the same way (https://host/path?query) and makes the request.
+func requestable(method, host, path, rawQuery string) error {
+	if !strings.HasPrefix(path, "/") {
+		path = "/" + path
+	}
+	u := "https://" + host + path
+	if rawQuery != "" {
+		u += "?" + rawQuery
+	}
+	_, err := http.NewRequest(strings.ToUpper(method), u, nil)
+	return err
+}
+
+// problemKey carries, from Invoke to withCaller, why an event could not
+// be served as sent.
+type problemKey struct{}
+
+func withProblem(ctx context.Context, problem string) context.Context {
+	return context.WithValue(ctx, problemKey{}, problem)
+}
+
+// A payload that is not an event never reaches the handler; its answer
+// still carries the request id, when there is one.
 const badEventBody = `{"error":"the request could not be read"}`
 
 func badEventHeaders(requestID string) http.Header {
@@ -170,7 +235,8 @@ func validBase64(s string) bool {
 	return err == nil
 }
 
-// withCaller hands the handler what API Gateway said about the request,
+// withCaller hands the handler what API Gateway said about the request
+// (and why the event could not be served as sent, if it could not),
 // after undoing what the adapter does to headers: the v2 adapter splits a
 // comma-separated Access-Control-Request-Headers into several values, of
 // which go-chi/cors reads only the first; and the adapter's own context
@@ -184,15 +250,17 @@ func withCaller(next http.Handler) http.Handler {
 		r.Header.Del(core.APIGwContextHeader)
 		r.Header.Del(core.APIGwStageVarsHeader)
 		ctx := r.Context()
+		c := routes.Caller{}
+		c.Unreadable, _ = ctx.Value(problemKey{}).(string)
 		if gw, ok := core.GetAPIGatewayContextFromContext(ctx); ok {
-			ctx = routes.WithCaller(ctx, routes.Caller{IdentityID: gw.Identity.CognitoIdentityID, RequestID: gw.RequestID})
+			c.IdentityID, c.RequestID = gw.Identity.CognitoIdentityID, gw.RequestID
 		} else if gw, ok := core.GetAPIGatewayV2ContextFromContext(ctx); ok {
-			c := routes.Caller{RequestID: gw.RequestID}
+			c.RequestID = gw.RequestID
 			if gw.Authorizer != nil && gw.Authorizer.IAM != nil {
 				c.IdentityID = gw.Authorizer.IAM.CognitoIdentity.IdentityID
 			}
-			ctx = routes.WithCaller(ctx, c)
 		}
+		ctx = routes.WithCaller(ctx, c)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }

@@ -23,7 +23,7 @@ var events_ = filepath.Join(testenv.Root(), "testdata", "events")
 
 // newGateway is the front door as main builds it when deployed, on a
 // fresh bbolt store; mode IdentityLocal is sam local (AWS_SAM_LOCAL).
-func newGateway(t *testing.T, mode routes.IdentityMode, cors routes.CORS, devIdentity string) *gateway.Handler {
+func newGateway(t testing.TB, mode routes.IdentityMode, cors routes.CORS, devIdentity string) *gateway.Handler {
 	t.Helper()
 	db, err := bolt.Open(filepath.Join(t.TempDir(), "notes.db"), 0o600, nil)
 	if err != nil {
@@ -77,19 +77,33 @@ func TestSAMLocalEventFiles(t *testing.T) {
 	}
 }
 
+// TestMalformedEvents: an event the adapter cannot serve as sent is a 400
+// JSON answer in its own format, with the CORS headers a browser needs to
+// read it; a payload that is not an event is a REST v1 400. None is a
+// failed invocation.
 func TestMalformedEvents(t *testing.T) {
-	g := newGateway(t, routes.IdentityDeployed, routes.CORS{}, "")
+	g := newGateway(t, routes.IdentityDeployed, routes.CORS{AllowedOrigins: []string{apitest.AppOrigin}}, "")
+	origin := map[string][]string{"Origin": {apitest.AppOrigin}}
+	alice := events.APIGatewayRequestIdentity{CognitoIdentityID: apitest.Alice}
 	for name, ev := range map[string]any{
 		"v1 bad base64": events.APIGatewayProxyRequest{HTTPMethod: "POST", Path: "/notes", Body: "%%%", IsBase64Encoded: true,
-			MultiValueHeaders: map[string][]string{"Content-Type": {"application/json"}},
-			RequestContext:    events.APIGatewayProxyRequestContext{Identity: events.APIGatewayRequestIdentity{CognitoIdentityID: apitest.Alice}}},
+			MultiValueHeaders: map[string][]string{"Content-Type": {"application/json"}, "Origin": {apitest.AppOrigin}},
+			RequestContext:    events.APIGatewayProxyRequestContext{RequestID: "rid-1", Identity: alice}},
 		"v2 bad base64": events.APIGatewayV2HTTPRequest{Version: "2.0", RawPath: "/notes", Body: "%%%", IsBase64Encoded: true,
-			Headers: map[string]string{"content-type": "application/json"},
-			RequestContext: events.APIGatewayV2HTTPRequestContext{HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "POST", Path: "/notes"},
+			Headers: map[string]string{"content-type": "application/json", "origin": apitest.AppOrigin},
+			RequestContext: events.APIGatewayV2HTTPRequestContext{RequestID: "rid-2", HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "POST", Path: "/notes"},
 				Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{IAM: &events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{
 					CognitoIdentity: events.APIGatewayV2HTTPRequestContextAuthorizerCognitoIdentity{IdentityID: apitest.Alice}}}}},
-		"v1 bad method": events.APIGatewayProxyRequest{HTTPMethod: "GE T", Path: "/notes",
-			RequestContext: events.APIGatewayProxyRequestContext{RequestID: "rid-bad-method"}},
+		"v1 bad method": events.APIGatewayProxyRequest{HTTPMethod: "GE T", Path: "/notes", MultiValueHeaders: origin,
+			RequestContext: events.APIGatewayProxyRequestContext{RequestID: "rid-3", Identity: alice}},
+		"v1 bad path": events.APIGatewayProxyRequest{HTTPMethod: "GET", Path: "/notes/%zz", MultiValueHeaders: origin,
+			RequestContext: events.APIGatewayProxyRequestContext{RequestID: "rid-4", Identity: alice}},
+		"v1 bad host": events.APIGatewayProxyRequest{HTTPMethod: "GET", Path: "/notes", MultiValueHeaders: origin,
+			RequestContext: events.APIGatewayProxyRequestContext{RequestID: "rid-5", Identity: alice, DomainName: "a b\x00"}},
+		"v2 bad method": events.APIGatewayV2HTTPRequest{Version: "2.0", RawPath: "/notes", Headers: map[string]string{"origin": apitest.AppOrigin},
+			RequestContext: events.APIGatewayV2HTTPRequestContext{RequestID: "rid-6", HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "(", Path: "/notes"}}},
+		"v2 bad query": events.APIGatewayV2HTTPRequest{Version: "2.0", RawPath: "/notes", RawQueryString: "limit=1\x7f\n", Headers: map[string]string{"origin": apitest.AppOrigin},
+			RequestContext: events.APIGatewayV2HTTPRequestContext{RequestID: "rid-7", HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "GET", Path: "/notes"}}},
 	} {
 		var resp struct {
 			StatusCode        int                 `json:"statusCode"`
@@ -98,15 +112,26 @@ func TestMalformedEvents(t *testing.T) {
 			Body              string              `json:"body"`
 		}
 		apitest.Invoke(t, g, ev, &resp)
-		if resp.StatusCode != 400 || !strings.Contains(resp.Body, `"error"`) {
+		h := http.Header(resp.MultiValueHeaders)
+		if strings.HasPrefix(name, "v2") {
+			h = http.Header{}
+			for k, v := range resp.Headers {
+				h.Set(k, v)
+			}
+		}
+		if resp.StatusCode != 400 || !strings.Contains(resp.Body, `"error":"the request could not be read`) {
 			t.Fatalf("%s: %d %s, want a 400 JSON error", name, resp.StatusCode, resp.Body)
 		}
-		if name == "v1 bad method" && strings.Join(resp.MultiValueHeaders["X-Request-Id"], "") != "rid-bad-method" {
-			t.Fatalf("%s: headers %v, want the event's request id", name, resp.MultiValueHeaders)
+		if h.Get("Access-Control-Allow-Origin") != apitest.AppOrigin || !strings.HasPrefix(h.Get("X-Request-Id"), "rid-") {
+			t.Fatalf("%s: headers %v, want the CORS headers and the event's request id", name, h)
 		}
 	}
-	if _, err := g.Invoke(context.Background(), []byte(`"not an event"`)); err == nil {
-		t.Fatal("Invoke accepted a payload that is not an event")
+	for _, payload := range []string{`"not an event"`, `[1,2]`, `{"version":`, `42`} {
+		out, err := g.Invoke(context.Background(), []byte(payload))
+		var resp events.APIGatewayProxyResponse
+		if err != nil || json.Unmarshal(out, &resp) != nil || resp.StatusCode != 400 || !strings.Contains(resp.Body, `"error"`) {
+			t.Fatalf("Invoke(%s) = %s, %v; want a REST v1 400 JSON answer", payload, out, err)
+		}
 	}
 }
 

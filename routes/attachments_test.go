@@ -52,7 +52,7 @@ func s3Bucket(t *testing.T) bucket {
 }
 
 // localBucket is the local server's embedded endpoint on a directory.
-func localBucket(t *testing.T) bucket {
+func localBucket(t testing.TB) bucket {
 	t.Helper()
 	creds := aws.Credentials{AccessKeyID: "local", SecretAccessKey: "s3cret"}
 	l, err := attachments.NewLocal("attachments", t.TempDir(), creds)
@@ -173,7 +173,7 @@ func noteWith(t *testing.T, d door, user, key string) note {
 // against a server that checks signatures (versitygw) and against the
 // local server's own endpoint.
 func TestAttachments(t *testing.T) {
-	for name, open := range map[string]func(*testing.T) bucket{"s3": s3Bucket, "local": localBucket} {
+	for name, open := range map[string]func(*testing.T) bucket{"s3": s3Bucket, "local": func(t *testing.T) bucket { return localBucket(t) }} {
 		t.Run(name, func(t *testing.T) {
 			b := open(t)
 			s := defaults()

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/go-chi/cors"
@@ -71,22 +73,69 @@ func (c CORS) validate() error {
 	return nil
 }
 
+// anyOrigin reports whether the policy allows every origin ("*").
+func (c CORS) anyOrigin() bool {
+	return len(c.AllowedOrigins) == 0 || slices.Contains(c.AllowedOrigins, "*")
+}
+
+// options is the go-chi/cors configuration of the policy. A restricted
+// policy is matched by Allows, not by go-chi/cors's own matching, which
+// would let a wildcard entry match strings that are not origins at all.
+func (c CORS) options() cors.Options {
+	o := cors.Options{AllowCredentials: c.AllowCredentials, MaxAge: c.MaxAge}
+	if c.anyOrigin() {
+		o.AllowedOrigins = []string{"*"}
+	} else {
+		o.AllowOriginFunc = func(_ *http.Request, origin string) bool { return c.Allows(origin) }
+	}
+	return o
+}
+
+// hostLabels is a host name, an IPv4 address, or a bracketed IPv6 one,
+// with an optional port: what a browser puts in an Origin.
+var hostLabels = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:.]+\])(:[0-9]{1,5})?$`)
+
+// Allows reports whether the policy lets a page of origin read answers:
+// origin must be a serialized origin (scheme://host[:port], http or
+// https, nothing else), matching an exact entry, or an entry's "*" with
+// one or more subdomain labels in its place. Letter case does not matter.
+func (c CORS) Allows(origin string) bool {
+	o := strings.ToLower(origin)
+	scheme, host, ok := strings.Cut(o, "://")
+	if !ok || (scheme != "http" && scheme != "https") || !hostLabels.MatchString(host) {
+		return false
+	}
+	if c.anyOrigin() {
+		return true
+	}
+	for _, e := range c.AllowedOrigins {
+		e = strings.ToLower(e)
+		prefix, suffix, wild := strings.Cut(e, "*")
+		if !wild {
+			if o == e {
+				return true
+			}
+			continue
+		}
+		if len(o) > len(prefix)+len(suffix) && strings.HasPrefix(o, prefix) && strings.HasSuffix(o, suffix) {
+			labels := o[len(prefix) : len(o)-len(suffix)]
+			if !strings.ContainsAny(labels, ":[]") && hostLabels.MatchString(labels) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func (c CORS) middleware() (func(http.Handler) http.Handler, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
-	origins := c.AllowedOrigins
-	if len(origins) == 0 {
-		origins = []string{"*"}
-	}
-	return cors.Handler(cors.Options{
-		AllowedOrigins:   origins,
-		AllowedMethods:   corsMethods,
-		AllowedHeaders:   corsHeaders,
-		ExposedHeaders:   corsExposed,
-		AllowCredentials: c.AllowCredentials,
-		MaxAge:           c.MaxAge,
-	}), nil
+	o := c.options()
+	// HEAD too: a browser sends it without a preflight, and should be
+	// able to read the 405 it gets.
+	o.AllowedMethods, o.AllowedHeaders, o.ExposedHeaders = append(corsMethods, http.MethodHead), corsHeaders, corsExposed
+	return cors.Handler(o), nil
 }
 
 // Files wraps an attachments endpoint (the local server's stand-in for
@@ -98,18 +147,9 @@ func (c CORS) Files(h http.Handler) (http.Handler, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
-	origins := c.AllowedOrigins
-	if len(origins) == 0 {
-		origins = []string{"*"}
-	}
-	return cors.Handler(cors.Options{
-		AllowedOrigins:   origins,
-		AllowedMethods:   FileMethods,
-		AllowedHeaders:   FileHeaders,
-		ExposedHeaders:   []string{"ETag"},
-		AllowCredentials: c.AllowCredentials,
-		MaxAge:           c.MaxAge,
-	})(h), nil
+	o := c.options()
+	o.AllowedMethods, o.AllowedHeaders, o.ExposedHeaders = FileMethods, FileHeaders, []string{"ETag"}
+	return cors.Handler(o)(h), nil
 }
 
 // FileMethods and FileHeaders are what a browser may send to the bucket:

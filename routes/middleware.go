@@ -98,6 +98,18 @@ func (s *Server) recoverPanic(next http.Handler) http.Handler {
 	})
 }
 
+// rejectUnreadable answers 400 to a request the front door could not
+// read as it was sent (see Caller.Unreadable).
+func (s *Server) rejectUnreadable(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, _ := callerFrom(r.Context()); c.Unreadable != "" {
+			s.writeError(w, r, errorf(http.StatusBadRequest, "the request could not be read: %s", c.Unreadable))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // handleNotFound answers a path the API does not have.
 func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
 	s.writeError(w, r, errorf(http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
@@ -114,6 +126,12 @@ func (s *Server) handleMethodNotAllowed(mux *chi.Mux) http.HandlerFunc {
 			if mux.Match(chi.NewRouteContext(), m, r.URL.Path) {
 				allow = append(allow, m)
 			}
+		}
+		if len(allow) == 0 {
+			// chi calls a method it does not know "not allowed" on any
+			// path; a path the API does not have is not found.
+			s.handleNotFound(w, r)
+			return
 		}
 		if r.Method == http.MethodOptions {
 			w.Header().Set("Allow", strings.Join(append(allow, http.MethodOptions), ", "))

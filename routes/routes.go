@@ -93,7 +93,7 @@ func New(cfg Config) (http.Handler, error) {
 	}
 
 	r := chi.NewRouter()
-	r.Use(corsMW, s.recoverPanic)
+	r.Use(corsMW, s.recoverPanic, s.rejectUnreadable)
 	r.NotFound(s.handleNotFound)
 	r.MethodNotAllowed(s.handleMethodNotAllowed(r))
 
