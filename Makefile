@@ -24,7 +24,8 @@ dynalite:
 ## test: every test, with the race detector, against the servers it needs;
 ## then each fuzz target for a few seconds
 test:
-	scripts/with-services.sh $(GO) test -race -count=1 -timeout 20m ./...
+	scripts/with-services.sh sh -c '$(GO) test -race -count=1 -timeout 20m ./... && \
+		$(GO) test -count=1 -run "^TestListFitsLambda$$" ./routes'
 	scripts/fuzz.sh 4s
 
 ## fuzz: each fuzz target for longer (FUZZTIME, 2m by default)

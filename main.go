@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -143,22 +144,41 @@ func parseBool(getenv func(string) string, name string, def bool) (bool, error) 
 	return b, nil
 }
 
-// openBolt opens the embedded store's file, failing fast when another
-// process holds it.
+// openBolt opens the embedded store's file, failing fast, with a message
+// that says what to do, when another process holds it, when it cannot be
+// created, or when it is not a notes database of this version; a file
+// that is refused is never written to.
 func openBolt(path string) (*bolt.DB, *store.Bolt, error) {
+	if err := store.CheckBoltFile(path); err != nil {
+		return nil, nil, boltError(path, err)
+	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, nil, fmt.Errorf("NOTES_DB=%s is in use by another process (is another notes-api running?)", path)
 	}
+	if errors.Is(err, fs.ErrPermission) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.EROFS) {
+		return nil, nil, fmt.Errorf("NOTES_DB=%s cannot be opened or created (%v): set NOTES_DB to a file in a directory you can write", path, err)
+	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("NOTES_DB=%s: %w", path, err)
+		return nil, nil, boltError(path, err)
 	}
 	s, err := store.NewBolt(db)
 	if err != nil {
 		db.Close()
-		return nil, nil, err
+		return nil, nil, boltError(path, err)
 	}
 	return db, s, nil
+}
+
+// boltError says what a refused NOTES_DB is and what to do about it.
+func boltError(path string, err error) error {
+	switch {
+	case errors.Is(err, store.ErrFormat) || errors.Is(err, bolterrors.ErrVersionMismatch):
+		return fmt.Errorf("NOTES_DB=%s was written by a newer version (%v): run that version, or set NOTES_DB to another file; it was not changed", path, err)
+	case errors.Is(err, store.ErrNotNotes) || errors.Is(err, bolterrors.ErrInvalid) || errors.Is(err, bolterrors.ErrChecksum):
+		return fmt.Errorf("NOTES_DB=%s is not a notes database (%v): move it away or set NOTES_DB to another file; it was not changed", path, err)
+	}
+	return fmt.Errorf("NOTES_DB=%s: %w", path, err)
 }
 
 // newBiller returns the Stripe biller, or nil when no key is configured.

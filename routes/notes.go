@@ -1,6 +1,8 @@
 package routes
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -35,14 +37,6 @@ type noteJSON struct {
 }
 
 func toJSON(n store.Note) noteJSON { return noteJSON(n) }
-
-func listJSON(notes []store.Note) []noteJSON {
-	out := make([]noteJSON, len(notes))
-	for i, n := range notes {
-		out[i] = toJSON(n)
-	}
-	return out
-}
 
 // notePayload is what a client may send for a note; the server owns every
 // other field.
@@ -147,36 +141,103 @@ func (s *Server) handleNoteList(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errorf(http.StatusBadRequest, "cursor is empty: leave it out to start at the newest note"))
 		return
 	}
-	user := userIDFrom(r.Context())
-
-	if limit > 0 {
-		page, err := s.notes.List(r.Context(), user, limit, cursor)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		if page.Next != "" {
-			w.Header().Set("X-Next-Cursor", page.Next)
-		}
-		s.writeJSON(w, r, http.StatusOK, listJSON(page.Notes))
+	notes, next, err := s.listNotes(r.Context(), userIDFrom(r.Context()), limit, cursor)
+	if err != nil {
+		s.writeError(w, r, err)
 		return
 	}
-
-	// Without a limit, every note: follow the store's pages to the end.
-	notes := []noteJSON{}
-	for {
-		page, err := s.notes.List(r.Context(), user, maxListLimit, cursor)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		notes = append(notes, listJSON(page.Notes)...)
-		if page.Next == "" {
-			break
-		}
-		cursor = page.Next
+	if next != "" {
+		w.Header().Set("X-Next-Cursor", next)
 	}
 	s.writeJSON(w, r, http.StatusOK, notes)
+}
+
+const (
+	// maxListBody bounds a list's body (SPEC.md: 5 MiB).
+	maxListBody = 5 << 20
+	// maxListAnswer bounds the same body once escaped into the "body"
+	// string of a Lambda proxy answer, leaving room for the status and
+	// headers under Lambda's 6 MB response limit.
+	maxListAnswer = 6_000_000 - 64<<10
+	// listPageSize is how many notes one store call reads: at most
+	// 25 MiB of notes in memory at once.
+	listPageSize = 100
+)
+
+// listNotes reads the caller's notes newest first, after cursor, until
+// limit notes (every note when limit is 0) or until the next note would
+// take the body over maxListBody or its Lambda answer over maxListAnswer;
+// next continues after the last note returned, empty when none remain.
+// The first note is always returned, so a client always gets forward.
+func (s *Server) listNotes(ctx context.Context, user string, limit int, cursor string) (notes []json.RawMessage, next string, err error) {
+	notes = []json.RawMessage{}
+	body, answer := len("[]\n"), len("[]\n")
+	start := cursor
+	for {
+		size := listPageSize
+		if limit > 0 {
+			size = min(size, limit-len(notes))
+		}
+		page, err := s.notes.List(ctx, user, size, start)
+		if err != nil {
+			return nil, "", err
+		}
+		for i, n := range page.Notes {
+			b, err := json.Marshal(toJSON(n))
+			if err != nil {
+				return nil, "", fmt.Errorf("encode note %s: %w", n.NoteID, err)
+			}
+			comma := min(len(notes), 1)
+			if len(notes) > 0 && (body+comma+len(b) > maxListBody || answer+comma+escapedLen(b) > maxListAnswer) {
+				if i == 0 {
+					return notes, start, nil // start continues after the last note returned
+				}
+				// A cursor after the note before this one: the store's own.
+				before, err := s.notes.List(ctx, user, i, start)
+				if err != nil {
+					return nil, "", err
+				}
+				return notes, before.Next, nil
+			}
+			notes = append(notes, b)
+			body += comma + len(b)
+			answer += comma + escapedLen(b)
+		}
+		if page.Next == "" || (limit > 0 && len(notes) == limit) {
+			return notes, page.Next, nil
+		}
+		start = page.Next
+	}
+}
+
+// escapedLen is the length of b once encoded as a JSON string by
+// encoding/json (HTML-safe), as a Lambda proxy answer's "body" holds it,
+// without its quotes.
+func escapedLen(b []byte) int {
+	n := 0
+	for i := 0; i < len(b); {
+		c := b[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t' || c == '\b' || c == '\f':
+				n += 2
+			case c < 0x20 || c == '<' || c == '>' || c == '&':
+				n += 6
+			default:
+				n++
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 || r == '\u2028' || r == '\u2029' {
+			n += 6
+		} else {
+			n += size
+		}
+		i += size
+	}
+	return n
 }
 
 // handleNoteGet handles GET /notes/{id}.

@@ -1,6 +1,7 @@
 package routes
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -38,4 +39,20 @@ func TestStatusOf(t *testing.T) {
 			t.Fatalf("statusOf(%v) message %q leaks the cause", tc.err, msg)
 		}
 	}
+}
+
+// FuzzEscapedLen holds escapedLen to what encoding/json really writes.
+func FuzzEscapedLen(f *testing.F) {
+	for _, s := range []string{`{"content":"a \"quote\" \\ <b> & \u0001"}`, "\u2028\u2029\xff\xfe", "plain"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		enc, err := json.Marshal(string(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := escapedLen(b), len(enc)-2; got != want {
+			t.Fatalf("escapedLen(%q) = %d, want %d (%s)", b, got, want, enc)
+		}
+	})
 }

@@ -40,16 +40,47 @@ type Bolt struct {
 	db *bolt.DB
 }
 
+// metaBucket holds the file's format, boltFormat: a later version that
+// changes how notes are kept raises it, and this one then refuses the file
+// instead of misreading it.
+var (
+	metaBucket = []byte("meta")
+	formatKey  = []byte("format")
+)
+
+const boltFormat = "1"
+
 // NewBolt prepares an open bbolt database for notes. The caller opens it
 // (with Options.Timeout, so a file held by another process is an error and
-// not a hang) and closes it.
+// not a hang; after CheckBoltFile) and closes it. A file of a newer format
+// is ErrFormat, and is not written to.
 func NewBolt(db *bolt.DB) (*Bolt, error) {
-	err := db.Update(func(tx *bolt.Tx) error {
-		_, err := tx.CreateBucketIfNotExists(rootBucket)
+	err := db.View(func(tx *bolt.Tx) error {
+		if mb := tx.Bucket(metaBucket); mb != nil {
+			if f := mb.Get(formatKey); string(f) != boltFormat {
+				return fmt.Errorf("notes store format %q, this program reads %q: %w", f, boltFormat, ErrFormat)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		mb, err := tx.CreateBucketIfNotExists(metaBucket)
+		if err != nil {
+			return err
+		}
+		if mb.Get(formatKey) == nil {
+			if err := mb.Put(formatKey, []byte(boltFormat)); err != nil {
+				return err
+			}
+		}
+		_, err = tx.CreateBucketIfNotExists(rootBucket)
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("bolt create bucket: %w", err)
+		return nil, fmt.Errorf("bolt create buckets: %w", err)
 	}
 	return &Bolt{db: db}, nil
 }
