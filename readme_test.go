@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -77,5 +79,39 @@ func TestStartupRefusal(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "CORS_ALLOW_CREDENTIALS") {
 		t.Fatalf("credentials with every origin: %v %s, want a non-zero exit naming CORS_ALLOW_CREDENTIALS", err, out)
+	}
+}
+
+// TestStripeNeverAnswers is SPEC's bound on a charge, through the built
+// binary as configured from the environment: a Stripe that accepts the
+// connection and never replies is a 502 with CORS headers after 20 s,
+// inside API Gateway's 29 s.
+func TestStripeNeverAnswers(t *testing.T) {
+	t.Parallel()
+	hang := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-hang:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(hang) })
+	base, _ := startBinary(t, "STRIPE_SECRET_KEY=sk_test_123", "STRIPE_API_BASE="+srv.URL)
+	req, _ := http.NewRequest("POST", base+"/billing", strings.NewReader(`{"storage":"21","source":"tok_visa"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", appOrigin)
+	start := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	took := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadGateway || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Fatalf("status = %d, CORS %q; want a 502 the browser can read", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
+	}
+	if took < 19*time.Second || took > 21*time.Second {
+		t.Fatalf("answered after %v, want 20 s", took)
 	}
 }

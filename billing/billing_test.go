@@ -9,7 +9,9 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stripe/stripe-go/v82"
 
@@ -163,4 +165,94 @@ func TestStripeMock(t *testing.T) {
 	if err != nil || !strings.HasPrefix(id, "ch_") {
 		t.Fatalf("Charge = %q, %v; want a ch_ id", id, err)
 	}
+}
+
+// TestChargeGivesUp: whatever Stripe does, a charge answers within its
+// timeout, retries included, as an Upstream error (a 502 to the client).
+func TestChargeGivesUp(t *testing.T) {
+	const timeout = 600 * time.Millisecond
+	hang := make(chan struct{})
+	for _, tc := range []struct {
+		name   string
+		answer func(w http.ResponseWriter)
+	}{
+		{"never answers", func(http.ResponseWriter) { <-hang }},
+		{"answers too slowly", func(w http.ResponseWriter) {
+			time.Sleep(2 * timeout)
+			stripeJSON(200, `{"id":"ch_late","object":"charge"}`)(w)
+		}},
+		{"fails, retried past the timeout", func(w http.ResponseWriter) {
+			time.Sleep(timeout / 3)
+			http.Error(w, "upstream connect error", http.StatusBadGateway)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var rec recorded
+			s := NewStripe(newClient(stripeServer(t, &rec, tc.answer), 2).client, timeout)
+			// Runs before the server's Close, which waits for handlers.
+			t.Cleanup(func() {
+				select {
+				case <-hang:
+				default:
+					close(hang)
+				}
+			})
+			start := time.Now()
+			_, err := s.Charge(context.Background(), Charge{Amount: 4200, Source: "tok_visa", IdempotencyKey: "k"})
+			took := time.Since(start)
+			var be *Error
+			if !errors.As(err, &be) || be.Kind != Upstream {
+				t.Fatalf("err = %v, want an Upstream *billing.Error", err)
+			}
+			if took > timeout+200*time.Millisecond || took < timeout-50*time.Millisecond {
+				t.Fatalf("Charge took %v, want its %v", took, timeout)
+			}
+		})
+	}
+}
+
+// TestChargeRetriesOnce: a Stripe that fails once in a way stripe-go
+// retries (a 500 that is not Stripe's JSON, as a load balancer sends; a
+// 429 lock timeout) and then succeeds gets two requests with one
+// idempotency key (the client's, or stripe-go's own when the client sent
+// none), and the charge succeeds.
+func TestChargeRetriesOnce(t *testing.T) {
+	first := map[string]func(http.ResponseWriter){
+		"500": func(w http.ResponseWriter) { http.Error(w, "upstream connect error", http.StatusInternalServerError) },
+		"429": stripeJSON(429, `{"error":{"type":"invalid_request_error","code":"lock_timeout","message":"locked"}}`),
+	}
+	for _, key := range []string{"client-key", ""} {
+		for name, fail := range first {
+			var (
+				rec   recorded
+				calls atomic.Int64
+			)
+			base := stripeServer(t, &rec, func(w http.ResponseWriter) {
+				if calls.Add(1) == 1 {
+					fail(w)
+					return
+				}
+				stripeJSON(200, `{"id":"ch_2nd","object":"charge"}`)(w)
+			})
+			id, err := newClient(base, 2).Charge(context.Background(), Charge{Amount: 400, Source: "tok_visa", IdempotencyKey: key})
+			if err != nil || id != "ch_2nd" {
+				t.Fatalf("%s, key %q: Charge = %q, %v", name, key, id, err)
+			}
+			_, hdrs := rec.snapshot()
+			if len(hdrs) != 2 || hdrs[0].Get("Idempotency-Key") == "" || hdrs[0].Get("Idempotency-Key") != hdrs[1].Get("Idempotency-Key") {
+				t.Fatalf("%s, key %q: Stripe got %d requests with keys %q", name, key, len(hdrs), keysOf(hdrs))
+			}
+			if key != "" && hdrs[0].Get("Idempotency-Key") != key {
+				t.Fatalf("%s: Stripe got key %q, want the client's %q", name, hdrs[0].Get("Idempotency-Key"), key)
+			}
+		}
+	}
+}
+
+func keysOf(hs []http.Header) []string {
+	var out []string
+	for _, h := range hs {
+		out = append(out, h.Get("Idempotency-Key"))
+	}
+	return out
 }

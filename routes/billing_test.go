@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/scratch-notes/notes-api/billing"
 	"github.com/scratch-notes/notes-api/internal/testenv"
@@ -167,6 +168,36 @@ func TestBillingStripeAnswers(t *testing.T) {
 			}
 			if got := forms[len(forms)-1]; got != "amount=4200&currency=usd&description=Scratch+charge&source=tok_visa" {
 				t.Fatalf("Stripe got form %q", got)
+			}
+		})
+	}
+}
+
+// TestBillingStripeHangs: a Stripe that never answers is a 502 the browser
+// can read, when the charge's time is up (20 s deployed; less here).
+func TestBillingStripeHangs(t *testing.T) {
+	hang := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-hang:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(hang) })
+	s := defaults()
+	s.billing = billing.NewStripe(billing.NewClient("sk_test_123", srv.URL), 300*time.Millisecond)
+	for name, d := range doors(t, s) {
+		t.Run(name, func(t *testing.T) {
+			resp := d.Do(t, billingRequest(`{"storage":21,"source":"tok_visa"}`, map[string]string{"Idempotency-Key": "k-" + name}))
+			if resp.Status != http.StatusBadGateway {
+				t.Fatalf("status = %d, want 502 (%s)", resp.Status, resp.Body)
+			}
+			if msg := resp.ErrorMessage(t); !strings.Contains(msg, "Idempotency-Key") || strings.Contains(msg, "sk_test") {
+				t.Fatalf("message %q", msg)
+			}
+			if resp.Header.Get("Access-Control-Allow-Origin") == "" {
+				t.Fatal("no CORS header")
 			}
 		})
 	}
