@@ -5,7 +5,7 @@ GO      ?= go
 PORT    ?= 3000
 BIN     := bin
 
-.PHONY: run run-dynamo dynalite test fuzz build build-NotesFunction lint bench clean
+.PHONY: run run-dynamo dynalite test fuzz load build build-NotesFunction lint bench clean
 
 ## run: the API on http://127.0.0.1:$(PORT), notes in ./notes.db
 run:
@@ -27,6 +27,12 @@ test:
 	scripts/with-services.sh sh -c '$(GO) test -race -count=1 -timeout 20m ./... && \
 		$(GO) test -count=1 -run "^TestListFitsLambda$$" ./routes'
 	scripts/fuzz.sh 4s
+
+## load: the full load run, 64 clients and 20,000 requests, on bbolt and
+## on DynamoDB (dynalite), with its figures (make test runs 8 and 2,000)
+load:
+	NOTES_LOAD_CLIENTS=64 NOTES_LOAD_REQUESTS=20000 scripts/with-services.sh \
+		$(GO) test -count=1 -run '^TestLoad$$' -v -timeout 30m .
 
 ## fuzz: each fuzz target for longer (FUZZTIME, 2m by default)
 FUZZTIME ?= 2m

@@ -294,6 +294,14 @@ func run(getenv func(string) string, log *slog.Logger) error {
 	return serve(c.port, h, log)
 }
 
+// The local server's limits: a client that trickles its headers is cut off
+// after readHeaderTimeout, and headers over maxHeaderBytes (API Gateway
+// takes 10 KiB a header) are a 431.
+const (
+	readHeaderTimeout = 5 * time.Second
+	maxHeaderBytes    = 64 << 10
+)
+
 // serve runs the local HTTP server until SIGINT or SIGTERM, then lets the
 // requests in flight finish.
 func serve(port int, h http.Handler, log *slog.Logger) error {
@@ -305,7 +313,8 @@ func serve(port int, h http.Handler, log *slog.Logger) error {
 	}
 	srv := &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: readHeaderTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       120 * time.Second,

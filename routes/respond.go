@@ -1,6 +1,7 @@
 package routes
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -54,12 +55,18 @@ func statusOf(err error) (int, string) {
 		return http.StatusBadRequest, "cursor is not valid: start again without one"
 	case errors.Is(err, store.ErrConflict):
 		return http.StatusConflict, "note already exists"
-	case errors.Is(err, store.ErrUnavailable):
-		return http.StatusServiceUnavailable, "the notes store is busy: retry shortly"
+	case errors.Is(err, store.ErrUnavailable), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		// A store that ran out of time (or was abandoned) may well answer
+		// the same request next time.
+		return http.StatusServiceUnavailable, storeBusy
 	default:
 		return http.StatusInternalServerError, "internal error"
 	}
 }
+
+// storeBusy is the answer to a store that is throttled, unreachable or
+// out of time, sent with Retry-After.
+const storeBusy = "the notes store is busy: retry shortly"
 
 // retryAfterSeconds is how long a client should wait out a busy store.
 const retryAfterSeconds = "2"
@@ -88,7 +95,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			msg = fmt.Sprintf("internal error (request id %s)", id)
 		}
 	}
-	if errors.Is(err, store.ErrUnavailable) {
+	if msg == storeBusy {
 		w.Header().Set("Retry-After", retryAfterSeconds)
 	}
 	body, _ := json.Marshal(map[string]string{"error": msg})

@@ -1,0 +1,160 @@
+package routes_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/scratch-notes/notes-api/routes"
+	"github.com/scratch-notes/notes-api/store"
+)
+
+// failingStore fails one operation, before it does anything, the ways a
+// backend fails: an error of its own, a deadline, a cancelled context.
+type failingStore struct {
+	routes.NoteStore
+	op  string
+	err error
+}
+
+func (f failingStore) Create(ctx context.Context, n store.Note) (store.Note, error) {
+	if f.op == "Create" {
+		return store.Note{}, f.err
+	}
+	return f.NoteStore.Create(ctx, n)
+}
+
+func (f failingStore) Get(ctx context.Context, user, id string) (store.Note, error) {
+	if f.op == "Get" {
+		return store.Note{}, f.err
+	}
+	return f.NoteStore.Get(ctx, user, id)
+}
+
+func (f failingStore) List(ctx context.Context, user string, limit int, cursor string) (store.Page, error) {
+	if f.op == "List" {
+		return store.Page{}, f.err
+	}
+	return f.NoteStore.List(ctx, user, limit, cursor)
+}
+
+func (f failingStore) Update(ctx context.Context, n store.Note) (store.Note, *string, error) {
+	if f.op == "Update" {
+		return store.Note{}, nil, f.err
+	}
+	return f.NoteStore.Update(ctx, n)
+}
+
+func (f failingStore) Delete(ctx context.Context, user, id string) (store.Note, error) {
+	if f.op == "Delete" {
+		return store.Note{}, f.err
+	}
+	return f.NoteStore.Delete(ctx, user, id)
+}
+
+// TestStoreFaults fails each store operation each way, through every
+// front door: the answer is the right 5xx as JSON with CORS headers and a
+// request id that the log names, and nothing was half done: no note
+// created, changed or deleted, no file deleted.
+func TestStoreFaults(t *testing.T) {
+	internal := errors.New("dial tcp 10.0.0.5:8000: connection refused")
+	for _, fault := range []struct {
+		name       string
+		err        error
+		status     int
+		retryAfter bool
+	}{
+		{"error", internal, 500, false},
+		{"deadline", fmt.Errorf("dynamo get: %w", context.DeadlineExceeded), 503, true},
+		{"cancelled", fmt.Errorf("dynamo get: %w", context.Canceled), 503, true},
+		{"unavailable", fmt.Errorf("throttled: %w", store.ErrUnavailable), 503, true},
+	} {
+		for _, c := range []struct {
+			op, method, path, body string
+		}{
+			{"Create", "POST", "/notes", `{"content":"new"}`},
+			{"Get", "GET", "/notes/{id}", ""},
+			{"Get", "GET", "/notes/{id}/attachment", ""},
+			{"List", "GET", "/notes", ""},
+			{"Update", "PUT", "/notes/{id}", `{"content":"changed","attachment":null}`},
+			{"Delete", "DELETE", "/notes/{id}", ""},
+		} {
+			t.Run(fault.name+"/"+c.op+" "+c.path, func(t *testing.T) {
+				var logs syncBuffer
+				files := localBucket(t)
+				notes := openBolt(t)
+				s := withOrigins(appOrigin)
+				s.files = files.files
+				s.log = slog.New(slog.NewJSONHandler(&logs, nil))
+				s.wrap = func(routes.NoteStore) routes.NoteStore { return failingStore{NoteStore: notes, op: c.op, err: fault.err} }
+				for name, d := range doorsOn(t, func(testing.TB) routes.NoteStore { return notes }, s) {
+					t.Run(name, func(t *testing.T) {
+						good := s
+						good.wrap = nil
+						setup := doorsOn(t, func(testing.TB) routes.NoteStore { return notes }, good)["local"]
+						up := presign(t, setup, alice, "a.txt", "text/plain", 1)
+						if put(t, up, []byte("a")) != http.StatusOK {
+							t.Fatal("upload failed")
+						}
+						n := noteWith(t, setup, alice, up.Key)
+						before := listAll(t, setup)
+
+						resp := d.Do(t, request{Method: c.method, Path: strings.Replace(c.path, "{id}", n.NoteID, 1), Body: c.body,
+							User: alice, Header: map[string]string{"Content-Type": "application/json", "Origin": appOrigin}})
+						if resp.Status != fault.status {
+							t.Fatalf("status = %d, want %d (%s)", resp.Status, fault.status, resp.Body)
+						}
+						msg := resp.ErrorMessage(t)
+						if strings.Contains(msg, "10.0.0.5") || strings.Contains(msg, "dynamo") {
+							t.Fatalf("message %q names internals", msg)
+						}
+						if got := resp.Header.Get("Retry-After") != ""; got != fault.retryAfter {
+							t.Fatalf("Retry-After present = %v, want %v", got, fault.retryAfter)
+						}
+						if resp.Header.Get("Access-Control-Allow-Origin") != appOrigin {
+							t.Fatalf("no CORS headers: %v", resp.Header)
+						}
+						id := resp.Header.Get("X-Request-Id")
+						if id == "" || !loggedFailure(logs.String(), id, fault.status) {
+							t.Fatalf("the log has no failure line for request id %q:\n%s", id, logs.String())
+						}
+						if after := listAll(t, setup); after != before {
+							t.Fatalf("the notes changed:\nbefore %s\nafter  %s", before, after)
+						}
+						if !files.exists(t, "private/"+alice+"/"+up.Key) {
+							t.Fatal("the note's file was deleted")
+						}
+					})
+				}
+			})
+		}
+	}
+}
+
+// listAll is a user's notes as stored, for comparing before and after.
+func listAll(t *testing.T, d door) string {
+	t.Helper()
+	resp := d.Do(t, request{Method: "GET", Path: "/notes", User: alice})
+	if resp.Status != http.StatusOK {
+		t.Fatalf("list = %d", resp.Status)
+	}
+	return string(resp.Body)
+}
+
+// loggedFailure reports whether the JSON log has a failure line for the
+// request, with its status.
+func loggedFailure(logs, requestID string, status int) bool {
+	for _, line := range strings.Split(logs, "\n") {
+		var e map[string]any
+		if json.Unmarshal([]byte(line), &e) == nil && e["msg"] == "request failed" &&
+			e["request_id"] == requestID && e["status"] == float64(status) {
+			return true
+		}
+	}
+	return false
+}
