@@ -91,7 +91,9 @@ func TestStoreFaults(t *testing.T) {
 				s := withOrigins(appOrigin)
 				s.files = files.files
 				s.log = slog.New(slog.NewJSONHandler(&logs, nil))
-				s.wrap = func(routes.NoteStore) routes.NoteStore { return failingStore{NoteStore: notes, op: c.op, err: fault.err} }
+				s.wrap = func(routes.NoteStore) routes.NoteStore {
+					return failingStore{NoteStore: notes, op: c.op, err: fault.err}
+				}
 				for name, d := range doorsOn(t, func(testing.TB) routes.NoteStore { return notes }, s) {
 					t.Run(name, func(t *testing.T) {
 						good := s
