@@ -60,7 +60,7 @@ func BenchmarkGetNote(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	h, err := newHandler(c, s, nil, log)
+	h, err := newHandler(c, s, nil, nil, log)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func BenchmarkColdStart(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		h, err := newHandler(c, s, nil, log)
+		h, err := newHandler(c, s, nil, nil, log)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -157,7 +157,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 		{"dynamo", openTestDynamo},
 	} {
 		b.Run(st.name, func(b *testing.B) {
-			h, err := newHandler(c, st.open(b), nil, log)
+			h, err := newHandler(c, st.open(b), nil, nil, log)
 			if err != nil {
 				b.Fatal(err)
 			}

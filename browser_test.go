@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -14,10 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/chromedp/chromedp"
 
 	"github.com/scratch-notes/notes-api/gateway"
+	"github.com/scratch-notes/notes-api/internal/apitest"
 	"github.com/scratch-notes/notes-api/internal/testenv"
 	"github.com/scratch-notes/notes-api/routes"
 	"github.com/scratch-notes/notes-api/store"
@@ -165,57 +163,6 @@ func (l *requestLog) count(method string) int {
 	return n
 }
 
-// samGateway is a test-only stand-in for `sam local start-api`: each HTTP
-// request becomes a REST v1 proxy event for the Lambda handler, and the
-// proxy response becomes the HTTP answer, so the adapter's header handling
-// is in the loop. A signed request gets an identity, as API Gateway's IAM
-// authorizer would give it.
-type samGateway struct{ g *gateway.Handler }
-
-func (s samGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	ev := events.APIGatewayProxyRequest{
-		Resource: "/{proxy+}", Path: r.URL.Path, HTTPMethod: r.Method,
-		Headers: map[string]string{}, MultiValueHeaders: map[string][]string{},
-		QueryStringParameters: map[string]string{}, MultiValueQueryStringParameters: r.URL.Query(),
-		PathParameters: map[string]string{"proxy": strings.TrimPrefix(r.URL.Path, "/")},
-		RequestContext: events.APIGatewayProxyRequestContext{
-			RequestID: fmt.Sprintf("gw-%d", time.Now().UnixNano()), Stage: "Prod", ResourcePath: "/{proxy+}", HTTPMethod: r.Method,
-		},
-		Body: base64.StdEncoding.EncodeToString(body), IsBase64Encoded: true,
-	}
-	for k, vs := range r.Header {
-		ev.Headers[k] = strings.Join(vs, ",")
-		ev.MultiValueHeaders[k] = vs
-	}
-	for k := range r.URL.Query() {
-		ev.QueryStringParameters[k] = r.URL.Query().Get(k)
-	}
-	if r.Header.Get("Authorization") != "" {
-		ev.RequestContext.Identity.CognitoIdentityID = "us-east-1:browser-user"
-	}
-	payload, _ := json.Marshal(ev)
-	out, err := s.g.Invoke(r.Context(), payload)
-	if err != nil {
-		http.Error(w, `{"message": "Internal server error"}`, http.StatusBadGateway)
-		return
-	}
-	var resp events.APIGatewayProxyResponse
-	json.Unmarshal(out, &resp)
-	for k, v := range resp.Headers {
-		w.Header().Set(k, v)
-	}
-	for k, vs := range resp.MultiValueHeaders {
-		w.Header()[http.CanonicalHeaderKey(k)] = vs
-	}
-	w.WriteHeader(resp.StatusCode)
-	b := []byte(resp.Body)
-	if resp.IsBase64Encoded {
-		b, _ = base64.StdEncoding.DecodeString(resp.Body)
-	}
-	w.Write(b)
-}
-
 // failOnBoom makes reading the note "boom" panic: the injected failure.
 type failOnBoom struct{ routes.NoteStore }
 
@@ -234,29 +181,50 @@ type apiServer struct {
 	log   *requestLog
 }
 
+// browserIdentity is the Cognito identity the deployed stand-in gives a
+// signed request.
+const browserIdentity = "us-east-1:browser-user"
+
+// startAPI serves the API on an origin of its own through one front door:
+// "local" (the local server), "sam local" (the Lambda handler behind what
+// sam local start-api does) or "deployed" (behind what API Gateway with
+// the template's IAM auth does).
 func startAPI(t *testing.T, frontDoor string, env map[string]string) apiServer {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	notes := openTestStore(t)
-	var h http.Handler
-	switch frontDoor {
-	case "local":
-		c := testConfig(t, env)
-		handler, err := newHandler(c, failOnBoom{notes}, nil, log)
-		if err != nil {
-			t.Fatal(err)
-		}
-		h = handler
-	case "gateway":
+	lambda := func(extra map[string]string) apitest.Invoker {
 		lambdaEnv := map[string]string{"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001"}
 		for k, v := range env {
 			lambdaEnv[k] = v
 		}
-		handler, err := newHandler(testConfig(t, lambdaEnv), failOnBoom{notes}, nil, log)
+		for k, v := range extra {
+			lambdaEnv[k] = v
+		}
+		handler, err := newHandler(testConfig(t, lambdaEnv), failOnBoom{notes}, nil, nil, log)
 		if err != nil {
 			t.Fatal(err)
 		}
-		h = samGateway{g: gateway.New(handler, log)}
+		return gateway.New(handler, log)
+	}
+	var h http.Handler
+	switch frontDoor {
+	case "local":
+		handler, err := newHandler(testConfig(t, env), failOnBoom{notes}, nil, nil, log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h = handler
+	case "sam local":
+		h = newSAMLocalAPI(t, lambda(map[string]string{"AWS_SAM_LOCAL": "true"}))
+	case "deployed":
+		origins := env["CORS_ALLOWED_ORIGINS"]
+		if origins == "" {
+			origins = "*"
+		}
+		h = newDeployedAPI(t, lambda(nil), origins, browserIdentity)
+	default:
+		t.Fatalf("no front door %q", frontDoor)
 	}
 	rl := &requestLog{}
 	srv := httptest.NewServer(rl.wrap(h))
@@ -264,7 +232,7 @@ func startAPI(t *testing.T, frontDoor string, env map[string]string) apiServer {
 	return apiServer{url: srv.URL, notes: notes, log: rl}
 }
 
-var frontDoors = []string{"local", "gateway"}
+var frontDoors = []string{"local", "sam local", "deployed"}
 
 // browserCall is one fetch from the page and the status it must read.
 type browserCall struct {
@@ -319,17 +287,29 @@ func TestBrowserAllowedOrigin(t *testing.T) {
 				{"500", "GET", "/notes/boom", nil, nil, 500},
 				{"503", "POST", "/billing", map[string]any{"storage": "21", "source": "tok_visa"}, nil, 503},
 			}
-			if door == "gateway" {
-				errors = append(errors, browserCall{"401", "GET", "/notes", nil, map[string]any{"unsigned": true}, 401})
+			if door == "deployed" {
+				// API Gateway itself refuses an unsigned call; its gateway
+				// response is readable too.
+				errors = append(errors, browserCall{"403 gateway", "GET", "/notes", nil, map[string]any{"unsigned": true}, 403})
 			}
 			for _, e := range errors {
 				r := p.call(t, e.method, e.path, e.body, e.opts)
 				var body struct {
-					Error string `json:"error"`
+					Error   string `json:"error"`
+					Message string `json:"message"`
 				}
 				json.Unmarshal(r.JSON, &body)
+				if e.name == "403 gateway" {
+					body.Error = body.Message
+				}
 				if !r.OK || r.Status != e.want || body.Error == "" {
 					t.Fatalf("%s: page saw %+v, want status %d and an error message", e.name, r, e.want)
+				}
+			}
+			if door != "deployed" {
+				// No IAM here: an unsigned call is served, as the dev identity.
+				if r := p.call(t, "GET", "/notes", nil, map[string]any{"unsigned": true}); !r.OK || r.Status != 200 {
+					t.Fatalf("unsigned call through %s: %+v, want 200", door, r)
 				}
 			}
 		})
@@ -366,7 +346,7 @@ func TestBrowserDisallowedOrigin(t *testing.T) {
 			if err != nil || len(page.Notes) != 0 {
 				t.Fatalf("store holds %d notes, want none", len(page.Notes))
 			}
-			page, _ = api.notes.List(context.Background(), "us-east-1:browser-user", 10, "")
+			page, _ = api.notes.List(context.Background(), browserIdentity, 10, "")
 			if len(page.Notes) != 0 {
 				t.Fatalf("store holds %d notes, want none", len(page.Notes))
 			}

@@ -84,7 +84,7 @@ func TestSecondProcessGetsClearError(t *testing.T) {
 func TestOneLogLinePerRequest(t *testing.T) {
 	var buf bytes.Buffer
 	log := slog.New(slog.NewJSONHandler(&buf, nil))
-	h, err := newHandler(testConfig(t, nil), openTestStore(t), nil, log)
+	h, err := newHandler(testConfig(t, nil), openTestStore(t), nil, nil, log)
 	if err != nil {
 		t.Fatal(err)
 	}

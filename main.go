@@ -31,6 +31,7 @@ import (
 	"github.com/scratch-notes/notes-api/billing"
 	"github.com/scratch-notes/notes-api/gateway"
 	"github.com/scratch-notes/notes-api/routes"
+	"github.com/scratch-notes/notes-api/secrets"
 	"github.com/scratch-notes/notes-api/store"
 )
 
@@ -58,10 +59,11 @@ type config struct {
 	devIdentity string
 	cors        routes.CORS
 	stripeKey   string
+	stripeARN   string // STRIPE_SECRET_ARN: the key is read from Secrets Manager
 	stripeBase  string // empty: Stripe's own API
 	// The AWS SDK's endpoint variables, honoured however the AWS
 	// configuration is built: the service's own, else AWS_ENDPOINT_URL.
-	dynamoEndpoint, s3Endpoint string
+	dynamoEndpoint, s3Endpoint, secretsEndpoint string
 }
 
 // loadConfig reads the environment through getenv. A bad value is an error
@@ -75,13 +77,15 @@ func loadConfig(getenv func(string) string) (config, error) {
 		bucket:      getenv("ATTACHMENTS_BUCKET"),
 		devIdentity: getenv("DEV_IDENTITY_ID"),
 		stripeKey:   getenv("STRIPE_SECRET_KEY"),
+		stripeARN:   getenv("STRIPE_SECRET_ARN"),
 		stripeBase:  getenv("STRIPE_API_BASE"),
 		cors:        routes.CORS{MaxAge: 600},
 	}
 	for _, e := range []struct {
 		dst *string
 		env string
-	}{{&c.dynamoEndpoint, "AWS_ENDPOINT_URL_DYNAMODB"}, {&c.s3Endpoint, "AWS_ENDPOINT_URL_S3"}} {
+	}{{&c.dynamoEndpoint, "AWS_ENDPOINT_URL_DYNAMODB"}, {&c.s3Endpoint, "AWS_ENDPOINT_URL_S3"},
+		{&c.secretsEndpoint, "AWS_ENDPOINT_URL_SECRETS_MANAGER"}} {
 		*e.dst = getenv(e.env)
 		if *e.dst == "" {
 			*e.dst = getenv("AWS_ENDPOINT_URL")
@@ -117,6 +121,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 			}
 			c.cors.AllowedOrigins = append(c.cors.AllowedOrigins, o)
 		}
+	}
+	if c.stripeKey != "" && c.stripeARN != "" {
+		return c, errors.New("STRIPE_SECRET_KEY and STRIPE_SECRET_ARN are both set: set the key for local use, or the secret's ARN, not both")
 	}
 	if c.stripeBase != "" {
 		if u, err := url.Parse(c.stripeBase); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -181,23 +188,39 @@ func boltError(path string, err error) error {
 	return fmt.Errorf("NOTES_DB=%s: %w", path, err)
 }
 
-// newBiller returns the Stripe biller, or nil when no key is configured.
-func newBiller(c config) routes.Biller {
-	if c.stripeKey == "" {
-		return nil
+// newBiller returns the Stripe biller: with STRIPE_SECRET_KEY, or with the
+// key in the Secrets Manager secret STRIPE_SECRET_ARN, read at the first
+// charge (never at start-up) and kept; nil when neither is set.
+func newBiller(c config, awsCfg func() (aws.Config, error)) routes.Biller {
+	switch {
+	case c.stripeKey != "":
+		return billing.NewStripe(billing.NewClient(c.stripeKey, c.stripeBase), billing.ChargeTimeout)
+	case c.stripeARN != "":
+		key := func(ctx context.Context) (string, error) {
+			cfg, err := awsCfg()
+			if err != nil {
+				return "", fmt.Errorf("STRIPE_SECRET_ARN: %w: %w", err, billing.ErrNoKey)
+			}
+			key, err := secrets.New(cfg, c.secretsEndpoint).String(ctx, c.stripeARN)
+			if errors.Is(err, secrets.ErrUnavailable) {
+				return "", fmt.Errorf("%w: %w", err, billing.ErrNoKey)
+			}
+			return key, err
+		}
+		return billing.NewStripeWithKey(key, c.stripeBase, billing.ChargeTimeout)
 	}
-	return billing.NewStripe(billing.NewClient(c.stripeKey, c.stripeBase), billing.ChargeTimeout)
+	return nil
 }
 
 // newHandler builds the API for a configuration.
-func newHandler(c config, notes routes.NoteStore, files routes.Files, log *slog.Logger) (http.Handler, error) {
+func newHandler(c config, notes routes.NoteStore, files routes.Files, awsCfg func() (aws.Config, error), log *slog.Logger) (http.Handler, error) {
 	mode := routes.IdentityLocal
 	if c.lambda && !c.samLocal {
 		mode = routes.IdentityDeployed
 	}
 	h, err := routes.New(routes.Config{
 		Notes:       notes,
-		Billing:     newBiller(c),
+		Billing:     newBiller(c, awsCfg),
 		Files:       files,
 		Logger:      log,
 		CORS:        c.cors,
@@ -276,7 +299,7 @@ func run(getenv func(string) string, log *slog.Logger) error {
 		closeStore()
 		return err
 	}
-	h, err := newHandler(c, notes, files, log)
+	h, err := newHandler(c, notes, files, awsCfg, log)
 	if err != nil {
 		closeFiles()
 		closeStore()

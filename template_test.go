@@ -2,7 +2,9 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,7 +18,7 @@ import (
 // (!Ref, !GetAtt, !Sub, ...) stay on the nodes instead of failing a decode.
 type yamlDoc struct{ root *yaml.Node }
 
-func loadTemplate(t *testing.T) yamlDoc {
+func loadTemplate(t testing.TB) yamlDoc {
 	t.Helper()
 	b, err := os.ReadFile("template.yaml")
 	if err != nil {
@@ -61,7 +63,7 @@ func at(n *yaml.Node, path ...string) *yaml.Node {
 	return n
 }
 
-func (d yamlDoc) must(t *testing.T, path ...string) *yaml.Node {
+func (d yamlDoc) must(t testing.TB, path ...string) *yaml.Node {
 	t.Helper()
 	n := at(d.root, path...)
 	if n == nil {
@@ -71,7 +73,7 @@ func (d yamlDoc) must(t *testing.T, path ...string) *yaml.Node {
 }
 
 // value is a scalar at path, failing when it is missing or not scalar.
-func (d yamlDoc) value(t *testing.T, path ...string) string {
+func (d yamlDoc) value(t testing.TB, path ...string) string {
 	t.Helper()
 	n := d.must(t, path...)
 	if n.Kind != yaml.ScalarNode {
@@ -80,7 +82,7 @@ func (d yamlDoc) value(t *testing.T, path ...string) string {
 	return n.Value
 }
 
-func (d yamlDoc) equal(t *testing.T, want string, path ...string) {
+func (d yamlDoc) equal(t testing.TB, want string, path ...string) {
 	t.Helper()
 	if got := d.value(t, path...); got != want {
 		t.Fatalf("%s = %q, want %q", strings.Join(path, "."), got, want)
@@ -119,13 +121,14 @@ func TestTemplateFunction(t *testing.T) {
 	// Every variable main reads is declared, so sam local --env-vars can set it.
 	vars := d.must(t, append(f, "Properties", "Environment", "Variables")...)
 	for _, v := range []string{"NOTES_TABLE", "ATTACHMENTS_BUCKET", "CORS_ALLOWED_ORIGINS", "CORS_ALLOW_CREDENTIALS",
-		"CORS_MAX_AGE", "STRIPE_SECRET_KEY", "STRIPE_API_BASE", "DEV_IDENTITY_ID", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_S3"} {
+		"CORS_MAX_AGE", "STRIPE_SECRET_ARN", "STRIPE_SECRET_KEY", "STRIPE_API_BASE", "DEV_IDENTITY_ID", "AWS_ENDPOINT_URL_DYNAMODB",
+		"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_SECRETS_MANAGER"} {
 		if at(vars, v) == nil {
 			t.Fatalf("Environment.Variables has no %s", v)
 		}
 	}
 	for v, ref := range map[string]string{"NOTES_TABLE": "NotesTable", "ATTACHMENTS_BUCKET": "AttachmentsBucket",
-		"CORS_ALLOWED_ORIGINS": "AllowedOrigins", "STRIPE_SECRET_KEY": "StripeSecretKey"} {
+		"CORS_ALLOWED_ORIGINS": "AllowedOrigins", "STRIPE_SECRET_ARN": "StripeSecretArn"} {
 		if n := at(vars, v); n.Tag != "!Ref" || n.Value != ref {
 			t.Fatalf("%s = %s %s, want !Ref %s", v, n.Tag, n.Value, ref)
 		}
@@ -157,6 +160,19 @@ func TestTemplateFunction(t *testing.T) {
 	want := "dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem dynamodb:DeleteItem dynamodb:Query s3:GetObject s3:PutObject s3:DeleteObject"
 	if strings.Join(actions, " ") != want {
 		t.Fatalf("actions = %v, want %s", actions, want)
+	}
+	// The Stripe key: no key in the environment, only the secret's ARN,
+	// readable by this function only when there is one, and only it.
+	if v := at(vars, "STRIPE_SECRET_KEY"); v.Tag == "!Ref" || v.Value != "" {
+		t.Fatalf("STRIPE_SECRET_KEY = %s %q, want it declared empty (for sam local only)", v.Tag, v.Value)
+	}
+	secret := d.must(t, append(f, "Properties", "Policies", "1")...)
+	stmt := at(secret, "2")
+	if secret.Tag != "!If" || at(secret, "0").Value != "HasStripeSecret" || at(stmt, "Value") != nil ||
+		at(secret, "1", "Statement", "0", "Action").Value != "secretsmanager:GetSecretValue" ||
+		at(secret, "1", "Statement", "0", "Resource").Tag != "!Ref" || at(secret, "1", "Statement", "0", "Resource").Value != "StripeSecretArn" ||
+		stmt.Tag != "!Ref" || stmt.Value != "AWS::NoValue" {
+		t.Fatal("the secret's policy is not: secretsmanager:GetSecretValue on StripeSecretArn, if there is one")
 	}
 
 	// Events: everything signed through ANY /{proxy+}; OPTIONS unsigned.
@@ -193,11 +209,17 @@ func TestTemplateApi(t *testing.T) {
 	if n := d.must(t, append(api, "StageName")...); n.Tag != "!Ref" || n.Value != "Stage" {
 		t.Fatalf("StageName = %s %s, want !Ref Stage", n.Tag, n.Value)
 	}
+	d.equal(t, "true", append(api, "AlwaysDeploy")...) // a new AllowedOrigins reaches the gateway responses
 	for _, rt := range []string{"DEFAULT_4XX", "DEFAULT_5XX"} {
 		h := d.must(t, append(api, "GatewayResponses", rt, "ResponseParameters", "Headers")...)
-		origin := at(h, "Access-Control-Allow-Origin")
-		if origin == nil || origin.Tag != "!If" || scalars(origin)[1] != "'*'" || scalars(origin)[2] != "method.request.header.Origin" {
-			t.Fatalf("%s Allow-Origin = %v", rt, origin)
+		for allowed, want := range map[string]string{
+			"*":                       "'*'",
+			"https://app.example.com": "'https://app.example.com'",
+			"https://app.example.com,https://*.example.org": "method.request.header.Origin",
+		} {
+			if got := gatewayOrigin(t, d, at(h, "Access-Control-Allow-Origin"), allowed); got != want {
+				t.Fatalf("%s Allow-Origin with AllowedOrigins=%s is %s, want %s", rt, allowed, got, want)
+			}
 		}
 		if v := at(h, "Access-Control-Allow-Headers"); v == nil || !strings.Contains(v.Value, "X-Amz-Security-Token") || !strings.HasPrefix(v.Value, "'") {
 			t.Fatalf("%s Allow-Headers = %v", rt, v)
@@ -291,10 +313,36 @@ func TestTemplateIdentity(t *testing.T) {
 
 func TestTemplateParametersAndOutputs(t *testing.T) {
 	d := loadTemplate(t)
-	for _, p := range []string{"Stage", "AllowedOrigins", "StripeSecretKey"} {
+	for _, p := range []string{"Stage", "AllowedOrigins", "StripeSecretArn"} {
 		d.must(t, "Parameters", p)
 	}
-	d.equal(t, "true", "Parameters", "StripeSecretKey", "NoEcho")
+	// sam deploy --guided re-asks a NoEcho parameter left empty: every
+	// parameter can be answered with its default or empty.
+	for _, p := range []string{"Stage", "AllowedOrigins", "StripeSecretArn"} {
+		if at(d.root, "Parameters", p, "NoEcho") != nil {
+			t.Fatalf("parameter %s is NoEcho", p)
+		}
+		def := at(d.root, "Parameters", p, "Default")
+		if def == nil {
+			t.Fatalf("parameter %s has no default", p)
+		}
+		if pat := at(d.root, "Parameters", p, "AllowedPattern"); pat != nil && !regexp.MustCompile(pat.Value).MatchString(def.Value) {
+			t.Fatalf("parameter %s: its default %q does not match its AllowedPattern", p, def.Value)
+		}
+	}
+	origins := regexp.MustCompile(d.value(t, "Parameters", "AllowedOrigins", "AllowedPattern"))
+	for v, ok := range map[string]bool{
+		"*": true, "https://app.example.com": true, "https://app.example.com,https://*.example.org": true, "http://localhost:5173": true,
+		"https://a.example.com, https://b.example.com": false, "": false, "app.example.com": false, "https://a.com,": false, "*,https://a.com": false,
+	} {
+		if origins.MatchString(v) != ok {
+			t.Fatalf("AllowedOrigins %q accepted = %v, want %v", v, !ok, ok)
+		}
+	}
+	arn := regexp.MustCompile(d.value(t, "Parameters", "StripeSecretArn", "AllowedPattern"))
+	if !arn.MatchString("arn:aws:secretsmanager:eu-west-1:123456789012:secret:stripe-AbCdEf") || arn.MatchString("sk_live_abc") {
+		t.Fatal("StripeSecretArn's pattern does not take a secret ARN, or takes a key")
+	}
 	for _, o := range []string{"ApiUrl", "Region", "UserPoolId", "UserPoolClientId", "IdentityPoolId", "AttachmentsBucketName"} {
 		d.must(t, "Outputs", o, "Value")
 	}
@@ -313,7 +361,7 @@ func TestSAMConfig(t *testing.T) {
 		t.Fatalf("version = %v, want 0.1", cfg["version"])
 	}
 	for _, key := range [][]string{
-		{"default", "build", "parameters"},
+		{"default", "build", "parameters", "build_in_source"},
 		{"default", "deploy", "parameters", "stack_name"},
 		{"default", "deploy", "parameters", "resolve_s3"},
 		{"default", "deploy", "parameters", "capabilities"},
@@ -349,6 +397,22 @@ func TestSAMConfig(t *testing.T) {
 	if envVars["NotesFunction"]["DEV_IDENTITY_ID"] == "" || envVars["NotesFunction"]["AWS_ENDPOINT_URL_DYNAMODB"] == "" {
 		t.Fatalf("%s sets no dev identity or local DynamoDB endpoint", envFile)
 	}
+	if envVars["NotesFunction"]["ATTACHMENTS_BUCKET"] != "" {
+		t.Fatalf("%s names a bucket: sam local would presign for the template's logical id", envFile)
+	}
+	// Every sam local command the README shows has the same settings.
+	readme, _ := os.ReadFile("README.md")
+	cmds := regexp.MustCompile(`sam local ([a-z-]+)`).FindAllStringSubmatch(string(readme), -1)
+	if len(cmds) < 2 {
+		t.Fatalf("the README shows %d sam local commands, want start-api and invoke at least", len(cmds))
+	}
+	for _, m := range cmds {
+		section := "local_" + strings.ReplaceAll(m[1], "-", "_")
+		p, ok := cfg["default"].(map[string]any)[section].(map[string]any)["parameters"].(map[string]any)
+		if !ok || p["env_vars"] != envFile || !slices.Contains(toStrings(p["add_host"]), "host.docker.internal:host-gateway") {
+			t.Fatalf("sam local %s: samconfig.toml [default.%s.parameters] lacks env_vars %s or the host mapping: %v", m[1], section, envFile, p)
+		}
+	}
 	deploy := cfg["default"].(map[string]any)["deploy"].(map[string]any)["parameters"].(map[string]any)
 	if o, _ := deploy["parameter_overrides"].(string); strings.Contains(o, "StripeSecretKey") {
 		t.Fatal("samconfig.toml must not hold the Stripe key")
@@ -356,5 +420,87 @@ func TestSAMConfig(t *testing.T) {
 	all, _ := os.ReadFile("samconfig.toml")
 	if regexp.MustCompile(`[sr]k_(live|test)_[A-Za-z0-9]`).Match(all) {
 		t.Fatal("samconfig.toml holds something like a Stripe key")
+	}
+}
+
+func toStrings(v any) []string {
+	var out []string
+	if l, ok := v.([]any); ok {
+		for _, e := range l {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+// gatewayOrigin evaluates a gateway response's Access-Control-Allow-Origin
+// for an AllowedOrigins value, the way CloudFormation would: the template's
+// conditions, !If, !Sub of the parameter.
+func gatewayOrigin(t testing.TB, d yamlDoc, n *yaml.Node, allowed string) string {
+	t.Helper()
+	switch n.Tag {
+	case "!If":
+		if condition(t, d, at(d.root, "Conditions", at(n, "0").Value), allowed) {
+			return gatewayOrigin(t, d, at(n, "1"), allowed)
+		}
+		return gatewayOrigin(t, d, at(n, "2"), allowed)
+	case "!Sub":
+		return strings.ReplaceAll(n.Value, "${AllowedOrigins}", allowed)
+	}
+	return n.Value
+}
+
+// condition evaluates the template's conditions on AllowedOrigins: !Equals,
+// !Not, !Select of !Split, and !Ref of the parameter.
+func condition(t testing.TB, d yamlDoc, n *yaml.Node, allowed string) bool {
+	t.Helper()
+	var value func(n *yaml.Node) string
+	value = func(n *yaml.Node) string {
+		switch n.Tag {
+		case "!Ref":
+			if n.Value != "AllowedOrigins" {
+				t.Fatalf("condition on %s", n.Value)
+			}
+			return allowed
+		case "!Select":
+			i, _ := strconv.Atoi(at(n, "0").Value)
+			list := at(n, "1")
+			if list.Tag != "!Split" {
+				t.Fatalf("!Select of %s", list.Tag)
+			}
+			return strings.Split(value(at(list, "1")), at(list, "0").Value)[i]
+		}
+		return n.Value
+	}
+	switch n.Tag {
+	case "!Equals":
+		return value(at(n, "0")) == value(at(n, "1"))
+	case "!Not":
+		return !condition(t, d, at(n, "0"), allowed)
+	}
+	t.Fatalf("condition %s", n.Tag)
+	return false
+}
+
+// TestTemplateKeepsData: deleting or replacing the stack never deletes
+// users' data.
+func TestTemplateKeepsData(t *testing.T) {
+	d := loadTemplate(t)
+	for _, r := range []string{"NotesTable", "UserPool", "AttachmentsBucket"} {
+		d.equal(t, "Retain", "Resources", r, "DeletionPolicy")
+		d.equal(t, "Retain", "Resources", r, "UpdateReplacePolicy")
+	}
+}
+
+// TestCfnLint runs cfn-lint (on this kind of machine; it transforms the
+// template with AWS's own SAM translator) with its informational checks:
+// no finding at all.
+func TestCfnLint(t *testing.T) {
+	lint := need(t, "cfn-lint")
+	out, err := exec.Command(lint, "--format", "parseable", "--include-checks", "I", "--", "template.yaml").CombinedOutput()
+	if err != nil || len(strings.TrimSpace(string(out))) > 0 {
+		t.Fatalf("cfn-lint: %v\n%s", err, out)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/stripe/stripe-go/v82"
@@ -47,8 +49,12 @@ const (
 	// Invalid: the request was wrong (a bad or used token, a reused
 	// idempotency key); the caller can fix it.
 	Invalid
-	// Upstream: Stripe failed, refused our key, or did not answer.
+	// Upstream: Stripe failed, refused our key, or did not answer; or the
+	// key could not be read for now.
 	Upstream
+	// Unavailable: billing is configured with a key that cannot be had
+	// (a missing or unreadable secret).
+	Unavailable
 )
 
 // Error is a failed charge. Message is safe to show the card holder;
@@ -84,14 +90,56 @@ func NewClient(key, apiBase string) *stripe.Client {
 // Stripe charges cards with the Charges API, the one the original
 // frontend's card tokens (tok_...) were made for.
 type Stripe struct {
-	client  *stripe.Client
 	timeout time.Duration
+
+	// key fetches the Stripe key at the first charge (nil when client was
+	// ready from the start); the client is built from it and kept.
+	key     func(context.Context) (string, error)
+	apiBase string
+	mu      sync.Mutex
+	client  *stripe.Client
 }
 
 // NewStripe returns a biller on a ready Stripe client that gives a charge
 // up after timeout (ChargeTimeout deployed), retries included.
 func NewStripe(client *stripe.Client, timeout time.Duration) *Stripe {
 	return &Stripe{client: client, timeout: timeout}
+}
+
+// NewStripeWithKey returns a biller whose key comes from key (a secret
+// store), read at the first charge, not before, and kept once read; a
+// failed read is tried again at the next charge. The read counts against
+// the charge's timeout. apiBase is as for NewClient.
+func NewStripeWithKey(key func(context.Context) (string, error), apiBase string, timeout time.Duration) *Stripe {
+	return &Stripe{key: key, apiBase: apiBase, timeout: timeout}
+}
+
+// ErrNoKey wraps a key that could not be read because it does not exist,
+// may not be read or is empty: billing is then unavailable until someone
+// fixes its configuration. Any other error from a key function is taken
+// for a passing failure.
+var ErrNoKey = errors.New("no Stripe key")
+
+// stripeClient returns the client, reading the key first if need be.
+func (s *Stripe) stripeClient(ctx context.Context) (*stripe.Client, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.client != nil {
+		return s.client, nil
+	}
+	key, err := s.key(ctx)
+	key = strings.TrimSpace(key)
+	if err == nil && key == "" {
+		err = fmt.Errorf("the key is empty: %w", ErrNoKey)
+	}
+	switch {
+	case errors.Is(err, ErrNoKey):
+		return nil, &Error{Kind: Unavailable, Message: unavailableMessage, err: err}
+	case err != nil:
+		return nil, &Error{Kind: Upstream, Message: upstreamMessage, err: err}
+	}
+	s.client = NewClient(key, s.apiBase)
+	return s.client, nil
 }
 
 // Charge makes the charge and returns its id (ch_...). It answers within
@@ -107,7 +155,12 @@ func (s *Stripe) Charge(ctx context.Context, c Charge) (string, error) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		id, err := s.charge(ctx, c)
+		client, err := s.stripeClient(ctx)
+		if err != nil {
+			done <- result{"", err}
+			return
+		}
+		id, err := charge(ctx, client, c)
 		done <- result{id, err}
 	}()
 	select {
@@ -119,7 +172,7 @@ func (s *Stripe) Charge(ctx context.Context, c Charge) (string, error) {
 	}
 }
 
-func (s *Stripe) charge(ctx context.Context, c Charge) (string, error) {
+func charge(ctx context.Context, client *stripe.Client, c Charge) (string, error) {
 	params := &stripe.ChargeCreateParams{
 		Amount:      stripe.Int64(c.Amount),
 		Currency:    stripe.String(string(stripe.CurrencyUSD)),
@@ -132,12 +185,16 @@ func (s *Stripe) charge(ctx context.Context, c Charge) (string, error) {
 		params.SetIdempotencyKey(c.IdempotencyKey)
 	}
 	params.Context = ctx
-	ch, err := s.client.V1Charges.Create(ctx, params)
+	ch, err := client.V1Charges.Create(ctx, params)
 	if err != nil {
 		return "", classify(err)
 	}
 	return ch.ID, nil
 }
+
+// unavailableMessage is all a client learns of a key that cannot be had:
+// nothing names the secret.
+const unavailableMessage = "billing is unavailable: its configuration is being fixed"
 
 // upstreamMessage is all a client learns of a Stripe failure: whether the
 // charge went through is unknown, and the same Idempotency-Key makes a

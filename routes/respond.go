@@ -46,6 +46,8 @@ func statusOf(err error) (int, string) {
 			return http.StatusPaymentRequired, be.Message
 		case billing.Invalid:
 			return http.StatusBadRequest, be.Message
+		case billing.Unavailable:
+			return http.StatusServiceUnavailable, be.Message
 		default:
 			return http.StatusBadGateway, be.Message
 		}

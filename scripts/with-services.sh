@@ -10,6 +10,8 @@
 #                                 pinned in scripts/versitygw/go.mod), on a
 #                                 temporary directory; access key "notes-test",
 #                                 secret "notes-test-secret"
+#   NOTES_TEST_SECRETS_ENDPOINT   moto_server, which speaks the Secrets Manager
+#                                 API (on this kind of machine's image)
 #
 # and installs Debian's chromium for the browser tests when it is missing
 # and this is root with apt.
@@ -88,6 +90,13 @@ start_versitygw() {
 		--access notes-test --secret notes-test-secret --region us-east-1 --quiet posix "$dir"
 }
 
+start_moto() {
+	command -v moto_server >/dev/null || { echo "with-services: moto_server not found: no Secrets Manager" >&2; return; }
+	local port
+	port=$(free_port)
+	serve moto_server NOTES_TEST_SECRETS_ENDPOINT "$port" moto_server -H 127.0.0.1 -p "$port"
+}
+
 install_chromium() {
 	[ -x /usr/bin/chromium ] && return
 	if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
@@ -103,6 +112,7 @@ install_chromium
 start_dynalite
 start_stripe_mock
 start_versitygw
+start_moto
 "$@"
 status=$?
 cleanup

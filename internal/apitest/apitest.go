@@ -263,3 +263,11 @@ func Preflight(origin, method, headers string) Request {
 		"Origin": origin, "Access-Control-Request-Method": method, "Access-Control-Request-Headers": headers,
 	}}
 }
+
+// InvokerFunc is a function as an Invoker.
+type InvokerFunc func(ctx context.Context, payload []byte) ([]byte, error)
+
+// Invoke implements Invoker.
+func (f InvokerFunc) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	return f(ctx, payload)
+}

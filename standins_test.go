@@ -1,0 +1,354 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"gopkg.in/yaml.v3"
+
+	"github.com/scratch-notes/notes-api/internal/apitest"
+)
+
+// The two stand-ins below put the Lambda handler behind HTTP the way the
+// tools that cannot run here do, so that a browser meets what it would
+// meet. Each does what its tool does, read from the tool's source (SAM CLI
+// 1.164's samcli/local/apigw) or from template.yaml, never copied.
+
+var standinSeq atomic.Int64
+
+// samLocalAPI is `sam local start-api` on this template: every request is a
+// REST v1 event for the function, and the function's answer the HTTP
+// answer. Like the real tool it ignores the AWS_IAM authorizer (it runs
+// only Lambda authorizers), so the event has no Cognito identity
+// (identity holds none of those keys) and the function runs with
+// AWS_SAM_LOCAL=true (the caller's job, setting up inv); it sends the body
+// as raw UTF-8 (isBase64Encoded false: the template has no binary media
+// types), the stage from the template (its Stage parameter's default),
+// the first value of a repeated header and the last of a repeated query
+// key (queryStringParameters; the multi-value forms have them all), and it
+// adds Content-Type: application/json to an answer that has none, and
+// nothing else.
+type samLocalAPI struct {
+	inv   apitest.Invoker
+	stage string
+}
+
+func newSAMLocalAPI(t *testing.T, inv apitest.Invoker) samLocalAPI {
+	return samLocalAPI{inv: inv, stage: loadTemplate(t).value(t, "Parameters", "Stage", "Default")}
+}
+
+func (s samLocalAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	payload, _ := json.Marshal(s.event(r, body))
+	out, err := s.inv.Invoke(r.Context(), payload)
+	if err != nil {
+		// SAM's lambda_failure_response.
+		writeGatewayJSON(w, http.StatusBadGateway, nil, `{"message":"Internal server error"}`)
+		return
+	}
+	var resp events.APIGatewayProxyResponse
+	json.Unmarshal(out, &resp)
+	h := http.Header{}
+	for k, v := range resp.Headers {
+		h.Set(k, v)
+	}
+	for k, vs := range resp.MultiValueHeaders {
+		h[http.CanonicalHeaderKey(k)] = vs
+	}
+	if h.Get("Content-Type") == "" {
+		h.Set("Content-Type", "application/json")
+	}
+	writeGatewayJSON(w, resp.StatusCode, h, resp.Body)
+}
+
+// event is SAM's construct_v1_event for r, key for key (ApiGatewayLambdaEvent
+// and RequestContext.to_dict): nulls where SAM has None.
+func (s samLocalAPI) event(r *http.Request, body []byte) map[string]any {
+	orNil := func(m map[string]any) any {
+		if len(m) == 0 {
+			return nil
+		}
+		return m
+	}
+	headers, multiHeaders := map[string]any{}, map[string]any{}
+	for k, vs := range r.Header {
+		headers[k], multiHeaders[k] = vs[0], vs
+	}
+	headers["X-Forwarded-Proto"], multiHeaders["X-Forwarded-Proto"] = "http", []string{"http"}
+	port := r.Host[strings.LastIndex(r.Host, ":")+1:]
+	headers["X-Forwarded-Port"], multiHeaders["X-Forwarded-Port"] = port, []string{port}
+	query, multiQuery := map[string]any{}, map[string]any{}
+	for k, vs := range r.URL.Query() {
+		query[k], multiQuery[k] = vs[len(vs)-1], vs
+	}
+	var b any
+	if len(body) > 0 {
+		b = string(body)
+	}
+	now := time.Now().UTC()
+	return map[string]any{
+		"httpMethod": r.Method, "body": b, "resource": "/{proxy+}", "path": r.URL.Path,
+		"queryStringParameters": orNil(query), "multiValueQueryStringParameters": orNil(multiQuery),
+		"headers": orNil(headers), "multiValueHeaders": orNil(multiHeaders),
+		"pathParameters": map[string]any{"proxy": strings.TrimPrefix(r.URL.Path, "/")}, "stageVariables": nil,
+		"isBase64Encoded": false,
+		"requestContext": map[string]any{
+			"resourceId": "123456", "apiId": "1234567890", "resourcePath": "/{proxy+}", "httpMethod": r.Method,
+			"requestId": fmt.Sprintf("sam-%d", standinSeq.Add(1)), "accountId": "123456789012", "stage": s.stage,
+			"identity": map[string]any{
+				"apiKey": nil, "userArn": nil, "cognitoAuthenticationType": nil, "caller": nil, "userAgent": "Custom User Agent String",
+				"user": nil, "cognitoIdentityPoolId": nil, "cognitoAuthenticationProvider": nil, "sourceIp": "127.0.0.1", "accountId": nil,
+			},
+			"extendedRequestId": nil, "path": "/{proxy+}", "protocol": "HTTP/1.1", "domainName": r.Host,
+			"requestTimeEpoch": now.UnixMilli(), "requestTime": now.Format("02/Jan/2006:15:04:05 +0000"),
+		},
+	}
+}
+
+// proxyEvent is the REST v1 event of r, as API Gateway sends it deployed.
+func proxyEvent(r *http.Request, body []byte) events.APIGatewayProxyRequest {
+	ev := events.APIGatewayProxyRequest{
+		Resource: "/{proxy+}", Path: r.URL.Path, HTTPMethod: r.Method,
+		Headers: map[string]string{}, MultiValueHeaders: map[string][]string{},
+		PathParameters: map[string]string{"proxy": strings.TrimPrefix(r.URL.Path, "/")},
+		RequestContext: events.APIGatewayProxyRequestContext{
+			RequestID: fmt.Sprintf("standin-%d-%d", time.Now().UnixNano(), standinSeq.Add(1)), ResourcePath: "/{proxy+}",
+			HTTPMethod: r.Method, Path: "/{proxy+}", Protocol: "HTTP/1.1", RequestTimeEpoch: time.Now().UnixMilli(),
+		},
+		Body: string(body),
+	}
+	for k, vs := range r.Header {
+		ev.Headers[k] = vs[0]
+		ev.MultiValueHeaders[k] = vs
+	}
+	if q := r.URL.Query(); len(q) > 0 {
+		ev.QueryStringParameters = map[string]string{}
+		ev.MultiValueQueryStringParameters = q
+		for k, vs := range q {
+			ev.QueryStringParameters[k] = vs[len(vs)-1]
+		}
+	}
+	return ev
+}
+
+func writeGatewayJSON(w http.ResponseWriter, status int, h http.Header, body string) {
+	for k, vs := range h {
+		w.Header()[k] = vs
+	}
+	if w.Header().Get("Content-Type") == "" {
+		w.Header().Set("Content-Type", "application/json")
+	}
+	w.WriteHeader(status)
+	io.WriteString(w, body)
+}
+
+// deployedAPI is the template's REST API as API Gateway serves it: a
+// request to a method whose Auth is the default AWS_IAM and that is not
+// signed is refused by API Gateway itself, with 403 {"message":"Missing
+// Authentication Token"} and the headers of the template's DEFAULT_4XX
+// gateway response; a signed one reaches the function with the caller's
+// Cognito identity. The routes and which of them need no signature are
+// read from the template's events. It cannot check a signature (there is
+// no IAM here): any SigV4 Authorization header stands for a valid one.
+type deployedAPI struct {
+	t              testing.TB
+	stage          string
+	inv            apitest.Invoker
+	allowedOrigins string // the AllowedOrigins parameter
+	identity       string // the Cognito identity of a signed request
+	doc            yamlDoc
+	unsigned       []apiEvent // events with Auth NONE
+}
+
+type apiEvent struct{ path, method string }
+
+func newDeployedAPI(t *testing.T, inv apitest.Invoker, allowedOrigins, identity string) deployedAPI {
+	d := loadTemplate(t)
+	api := deployedAPI{t: t, inv: inv, allowedOrigins: allowedOrigins, identity: identity, doc: d,
+		stage: d.value(t, "Parameters", "Stage", "Default")}
+	evs := d.must(t, "Resources", "NotesFunction", "Properties", "Events")
+	for i := 1; i < len(evs.Content); i += 2 {
+		e := evs.Content[i]
+		if a := at(e, "Properties", "Auth", "Authorizer"); a != nil && a.Value == "NONE" {
+			api.unsigned = append(api.unsigned, apiEvent{at(e, "Properties", "Path").Value, at(e, "Properties", "Method").Value})
+		}
+	}
+	if len(api.unsigned) == 0 {
+		t.Fatal("the template lets no request through unsigned: not even preflights")
+	}
+	return api
+}
+
+// route is the template path a request path matches, the most specific
+// first as API Gateway chooses: an exact path, then /{proxy+}.
+func route(path string, unsigned []apiEvent) string {
+	for _, e := range unsigned {
+		if e.path == path {
+			return path
+		}
+	}
+	if path != "/" {
+		return "/{proxy+}"
+	}
+	return ""
+}
+
+func (d deployedAPI) needsSignature(r *http.Request) bool {
+	p := route(r.URL.Path, d.unsigned)
+	return !slices.ContainsFunc(d.unsigned, func(e apiEvent) bool {
+		return e.path == p && (e.method == r.Method || e.method == "ANY")
+	})
+}
+
+func (d deployedAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	signed := strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ")
+	if d.needsSignature(r) && !signed {
+		writeGatewayJSON(w, http.StatusForbidden, d.gatewayHeaders(r, "DEFAULT_4XX"), `{"message":"Missing Authentication Token"}`)
+		return
+	}
+	body, _ := io.ReadAll(r.Body)
+	ev := proxyEvent(r, body)
+	ev.RequestContext.Stage = d.stage
+	ev.RequestContext.DomainName = "abc123defg.execute-api.us-east-1.amazonaws.com"
+	if signed && d.needsSignature(r) {
+		ev.RequestContext.Identity.CognitoIdentityID = d.identity
+	}
+	payload, _ := json.Marshal(ev)
+	out, err := d.inv.Invoke(r.Context(), payload)
+	var resp events.APIGatewayProxyResponse
+	if err != nil || json.Unmarshal(out, &resp) != nil || resp.StatusCode == 0 {
+		writeGatewayJSON(w, http.StatusBadGateway, d.gatewayHeaders(r, "DEFAULT_5XX"), `{"message": "Internal server error"}`)
+		return
+	}
+	h := http.Header{}
+	for k, v := range resp.Headers {
+		h.Set(k, v)
+	}
+	for k, vs := range resp.MultiValueHeaders {
+		h[http.CanonicalHeaderKey(k)] = vs
+	}
+	b := []byte(resp.Body)
+	if resp.IsBase64Encoded {
+		b, _ = base64.StdEncoding.DecodeString(resp.Body)
+	}
+	for k, vs := range h {
+		w.Header()[k] = vs
+	}
+	w.WriteHeader(resp.StatusCode)
+	w.Write(b)
+}
+
+// gatewayHeaders are the template's gateway response headers, evaluated
+// for AllowedOrigins and r as API Gateway evaluates them: 'quoted' values
+// as they are, method.request.header.X as the request's header X.
+func (d deployedAPI) gatewayHeaders(r *http.Request, response string) http.Header {
+	h := http.Header{}
+	n := at(d.doc.root, "Resources", "NotesApi", "Properties", "GatewayResponses", response, "ResponseParameters", "Headers")
+	for i := 1; n != nil && i < len(n.Content); i += 2 {
+		v := evalGatewayValue(d.t, d.doc, n.Content[i], d.allowedOrigins)
+		if name, ok := strings.CutPrefix(v, "method.request.header."); ok {
+			if rv := r.Header.Get(name); rv != "" {
+				h.Set(n.Content[i-1].Value, rv)
+			}
+			continue
+		}
+		h.Set(n.Content[i-1].Value, strings.Trim(v, "'"))
+	}
+	return h
+}
+
+// evalGatewayValue evaluates a gateway response header's value node.
+func evalGatewayValue(t testing.TB, d yamlDoc, n *yaml.Node, allowed string) string {
+	if n.Tag == "!If" || n.Tag == "!Sub" {
+		return gatewayOrigin(t, d, n, allowed)
+	}
+	return n.Value
+}
+
+// recorder keeps the last event an invoker was given.
+type recorder struct {
+	apitest.Invoker
+	last []byte
+}
+
+func (r *recorder) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	r.last = payload
+	return r.Invoker.Invoke(ctx, payload)
+}
+
+// keysOf lists the keys of a JSON object at path (dot-separated), sorted.
+func keysOf(t *testing.T, doc []byte, path string) []string {
+	t.Helper()
+	var v any
+	json.Unmarshal(doc, &v)
+	for _, p := range strings.Split(path, ".") {
+		if p != "" {
+			v = v.(map[string]any)[p]
+		}
+	}
+	var keys []string
+	for k := range v.(map[string]any) {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// TestSAMLocalEventFiles: the v1-sam-local events that `sam local invoke
+// -e` takes have the shape the sam local start-api stand-in sends, which
+// is SAM CLI's.
+func TestSAMLocalEventFilesMatchStandin(t *testing.T) {
+	rec := &recorder{Invoker: apitest.InvokerFunc(func(context.Context, []byte) ([]byte, error) {
+		return []byte(`{"statusCode":204}`), nil
+	})}
+	api := newSAMLocalAPI(t, rec)
+	req := httptest.NewRequest("POST", "/notes?limit=1&limit=2", strings.NewReader(`{"content":"x"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Add("X-Twice", "first")
+	req.Header.Add("X-Twice", "second")
+	w := httptest.NewRecorder()
+	api.ServeHTTP(w, req)
+	if w.Header().Get("Content-Type") != "application/json" {
+		t.Fatalf("an answer with no Content-Type got %q, want application/json added", w.Header().Get("Content-Type"))
+	}
+	var sent events.APIGatewayProxyRequest
+	json.Unmarshal(rec.last, &sent)
+	if sent.IsBase64Encoded || sent.Body != `{"content":"x"}` || sent.Headers["X-Twice"] != "first" ||
+		sent.QueryStringParameters["limit"] != "2" || sent.RequestContext.Stage != "dev" {
+		t.Fatalf("the stand-in sent %s", rec.last)
+	}
+	files, _ := filepath.Glob("testdata/events/v1-sam-local/*.json")
+	if len(files) < 3 {
+		t.Fatalf("%d sam local events", len(files))
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, path := range []string{"", "requestContext", "requestContext.identity"} {
+			if got, want := keysOf(t, b, path), keysOf(t, rec.last, path); !slices.Equal(got, want) {
+				t.Fatalf("%s %s keys = %v, want sam local's %v", f, path, got, want)
+			}
+		}
+		var ev events.APIGatewayProxyRequest
+		json.Unmarshal(b, &ev)
+		if ev.IsBase64Encoded || ev.RequestContext.Stage != sent.RequestContext.Stage || ev.RequestContext.Identity.CognitoIdentityID != "" {
+			t.Fatalf("%s: base64 %v, stage %q, identity %q; sam local sends none, %q, none", f,
+				ev.IsBase64Encoded, ev.RequestContext.Stage, ev.RequestContext.Identity.CognitoIdentityID, sent.RequestContext.Stage)
+		}
+	}
+}
