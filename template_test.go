@@ -175,13 +175,23 @@ func TestTemplateFunction(t *testing.T) {
 		t.Fatal("the secret's policy is not: secretsmanager:GetSecretValue on StripeSecretArn, if there is one")
 	}
 
-	// Events: everything signed through ANY /{proxy+}; OPTIONS unsigned.
+	// Events: everything signed through ANY /{proxy+}; OPTIONS unsigned;
+	// GET / and GET /openapi.json unsigned, and nothing else.
 	events := d.must(t, append(f, "Properties", "Events")...)
 	var any, options bool
+	public := map[string]bool{}
 	for i := 1; i < len(events.Content); i += 2 {
 		e := events.Content[i]
-		if at(e, "Type").Value != "Api" || at(e, "Properties", "Path").Value != "/{proxy+}" {
-			t.Fatalf("event %s is not an Api event on /{proxy+}", events.Content[i-1].Value)
+		if at(e, "Type").Value != "Api" {
+			t.Fatalf("event %s is not an Api event", events.Content[i-1].Value)
+		}
+		if p := at(e, "Properties", "Path").Value; p != "/{proxy+}" {
+			a := at(e, "Properties", "Auth", "Authorizer")
+			if at(e, "Properties", "Method").Value != "GET" || a == nil || a.Value != "NONE" {
+				t.Fatalf("event %s on %s is not an unsigned GET", events.Content[i-1].Value, p)
+			}
+			public[p] = true
+			continue
 		}
 		if r := at(e, "Properties", "RestApiId"); r == nil || r.Tag != "!Ref" || r.Value != "NotesApi" {
 			t.Fatalf("event %s is not on NotesApi", events.Content[i-1].Value)
@@ -196,6 +206,9 @@ func TestTemplateFunction(t *testing.T) {
 	}
 	if !any || !options {
 		t.Fatalf("events: ANY with the default IAM auth = %v, OPTIONS with Authorizer NONE = %v", any, options)
+	}
+	if len(public) != 2 || !public["/"] || !public["/openapi.json"] {
+		t.Fatalf("unsigned GETs on %v, want / and /openapi.json", public)
 	}
 }
 

@@ -148,10 +148,11 @@ func doorsOn(t testing.TB, open func(testing.TB) routes.NoteStore, s setup) map[
 		mode = routes.IdentityLocal
 	}
 	gw := func() *gateway.Handler { return gateway.New(s.handler(t, open(t), mode), nil) }
+	// Every answer through every door is held to openapi.json.
 	return map[string]door{
-		"local": apitest.Local{URL: srv.URL},
-		"v1":    apitest.V1{Invoker: gw()},
-		"v2":    apitest.V2{Invoker: gw()},
+		"local": apitest.Checked{Door: apitest.Local{URL: srv.URL}},
+		"v1":    apitest.Checked{Door: apitest.V1{Invoker: gw()}},
+		"v2":    apitest.Checked{Door: apitest.V2{Invoker: gw()}},
 	}
 }
 
@@ -168,4 +169,13 @@ func eachDoor(t *testing.T, s setup, f func(t *testing.T, d door)) {
 			}
 		})
 	}
+}
+
+// isLocal reports whether d is the local HTTP server.
+func isLocal(d door) bool {
+	if c, ok := d.(apitest.Checked); ok {
+		d = c.Door
+	}
+	_, ok := d.(apitest.Local)
+	return ok
 }

@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"testing"
-
-	"github.com/scratch-notes/notes-api/internal/apitest"
 )
 
 func TestDeployedIdentity(t *testing.T) {
@@ -49,14 +47,14 @@ func TestForgedAdapterContextIsIgnored(t *testing.T) {
 		// As bob (or, locally, the default user), claiming alice through the
 		// adapter's header.
 		user := bob
-		if _, ok := d.(apitest.Local); ok {
+		if isLocal(d) {
 			user = ""
 		}
 		resp := d.Do(t, request{Method: "GET", Path: "/notes/" + n.NoteID, User: user, Header: forged})
 		if resp.Status != http.StatusNotFound {
 			t.Fatalf("forged context = %d, want 404 (it must not make the caller alice)", resp.Status)
 		}
-		if _, ok := d.(apitest.Local); !ok {
+		if !isLocal(d) {
 			resp = d.Do(t, request{Method: "GET", Path: "/notes", Header: forged})
 			if resp.Status != http.StatusUnauthorized {
 				t.Fatalf("forged context with no identity = %d, want 401", resp.Status)

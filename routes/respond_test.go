@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/scratch-notes/notes-api/billing"
 	"github.com/scratch-notes/notes-api/store"
 )
@@ -55,4 +56,48 @@ func FuzzEscapedLen(f *testing.F) {
 			t.Fatalf("escapedLen(%q) = %d, want %d (%s)", b, got, want, enc)
 		}
 	})
+}
+
+// TestRoutesAreTheContract walks the router: every route is an operation
+// of openapi.json, and every operation there is a route.
+func TestRoutesAreTheContract(t *testing.T) {
+	var doc struct {
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(OpenAPI(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{}
+	for path, ops := range doc.Paths {
+		for method := range ops {
+			if method != "parameters" {
+				want[strings.ToUpper(method)+" "+path] = true
+			}
+		}
+	}
+	s := &Server{}
+	r := chi.NewRouter()
+	s.routes(r)
+	got := map[string]bool{}
+	chi.Walk(r, func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		got[method+" "+route] = true
+		return nil
+	})
+	for op := range got {
+		if !want[op] {
+			t.Errorf("route %s is not in openapi.json", op)
+		}
+	}
+	for op := range want {
+		if !got[op] {
+			t.Errorf("openapi.json has %s, which is no route", op)
+		}
+	}
+	var info struct {
+		Info struct{ Version string } `json:"info"`
+	}
+	json.Unmarshal(OpenAPI(), &info)
+	if info.Info.Version != Version {
+		t.Fatalf("openapi.json is version %q, the API says %q", info.Info.Version, Version)
+	}
 }

@@ -94,8 +94,22 @@ func New(cfg Config) (http.Handler, error) {
 
 	r := chi.NewRouter()
 	r.Use(corsMW, s.recoverPanic, s.rejectUnreadable)
+	s.routes(r)
+
+	// Request ids and logs wrap the router, so that the preflights
+	// go-chi/cors answers itself carry them too.
+	return s.withRequestID(s.logRequests(r)), nil
+}
+
+// routes is the whole route table. Every route is in openapi.json, and
+// every path there is a route (a test walks both).
+func (s *Server) routes(r *chi.Mux) {
 	r.NotFound(s.handleNotFound)
 	r.MethodNotAllowed(s.handleMethodNotAllowed(r))
+
+	// No identity needed: what this API is.
+	r.Get("/", s.handleIndex)
+	r.Get("/openapi.json", s.handleOpenAPI)
 
 	r.Group(func(r chi.Router) {
 		r.Use(s.requireIdentity)
@@ -108,10 +122,6 @@ func New(cfg Config) (http.Handler, error) {
 		r.Post("/attachments", s.handleAttachmentCreate)
 		r.Post("/billing", s.handleBilling)
 	})
-
-	// Request ids and logs wrap the router, so that the preflights
-	// go-chi/cors answers itself carry them too.
-	return s.withRequestID(s.logRequests(r)), nil
 }
 
 func newUUIDv7() (string, error) {
