@@ -5,11 +5,17 @@ GO      ?= go
 PORT    ?= 3000
 BIN     := bin
 
-.PHONY: run run-dynamo dynalite test fuzz load build build-NotesFunction lint bench clean
+.PHONY: run run-dynamo dynalite demo test fuzz load build build-NotesFunction lint bench clean
 
 ## run: the API on http://127.0.0.1:$(PORT), notes in ./notes.db
 run:
 	PORT=$(PORT) $(GO) run .
+
+## demo: the web page of web/ on http://127.0.0.1:5173 calling the API on
+## http://127.0.0.1:3000 (another origin: every call is a CORS call)
+demo:
+	$(GO) build -o $(BIN)/notes-api .
+	$(GO) run ./scripts/demo -api $(BIN)/notes-api
 
 ## run-dynamo: the API on the DynamoDB store, in dynalite on 127.0.0.1:$(DYNAMO_PORT)
 DYNAMO_PORT ?= 8000

@@ -1,0 +1,129 @@
+// The Scratch notes page: list, create, edit and delete notes, and
+// attach, download and replace a file, with plain fetch calls to the API
+// on another origin (every call is a CORS call). Locally no sign-in is
+// needed: the API takes the dev identity. The API's base URL is ?api=...,
+// http://127.0.0.1:3000 by default.
+
+const api = new URLSearchParams(location.search).get("api") || "http://127.0.0.1:3000";
+const $ = (id) => document.getElementById(id);
+let editing = null; // the note being edited, or null for a new one
+
+$("api").textContent = api;
+
+// call makes one API call and returns its JSON (null for 204); an error
+// answer throws an Error carrying the API's own message.
+async function call(method, path, body) {
+  const init = { method, headers: {} };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const resp = await fetch(api + path, init);
+  if (resp.status === 204) return null;
+  const data = await resp.json().catch(() => ({}));
+  if (!resp.ok) throw new Error(data.error || data.message || `${method} ${path}: ${resp.status}`);
+  return data;
+}
+
+function show(error, status) {
+  $("error").textContent = error || "";
+  $("status").textContent = status || "";
+}
+
+// upload sends a file straight to storage with a presigned URL and returns
+// the key a note names it by.
+async function upload(file) {
+  const up = await call("POST", "/attachments", {
+    fileName: file.name, contentType: file.type || "application/octet-stream", size: file.size,
+  });
+  const resp = await fetch(up.uploadUrl, { method: up.method, headers: up.headers, body: file });
+  if (!resp.ok) throw new Error(`the upload of ${file.name} was refused (${resp.status})`);
+  return up.key;
+}
+
+// fileName is what a person recognises of a key: the name after "<ms>-".
+const fileName = (key) => key.replace(/^\d+-/, "");
+
+async function download(note) {
+  const { url } = await call("GET", `/notes/${note.noteId}/attachment`);
+  const resp = await fetch(url);
+  if (!resp.ok) throw new Error(`the file could not be downloaded (${resp.status})`);
+  const blob = await resp.blob();
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(blob);
+  a.download = fileName(note.attachment);
+  a.click();
+  URL.revokeObjectURL(a.href);
+  show("", `Downloaded ${fileName(note.attachment)} (${blob.size} bytes)`);
+}
+
+function edit(note) {
+  editing = note;
+  $("content").value = note.content;
+  $("file").value = "";
+  $("clear-file").checked = false;
+  $("clear-row").hidden = !note.attachment;
+  $("cancel").hidden = false;
+  $("editing").textContent = note.attachment ? `Editing; its file is ${fileName(note.attachment)}` : "Editing";
+  $("content").focus();
+}
+
+function reset() {
+  editing = null;
+  $("editor").reset();
+  $("clear-row").hidden = true;
+  $("cancel").hidden = true;
+  $("editing").textContent = "";
+}
+
+async function list() {
+  const notes = await call("GET", "/notes");
+  const ul = $("notes");
+  ul.replaceChildren();
+  for (const note of notes) {
+    const li = $("note").content.firstElementChild.cloneNode(true);
+    li.dataset.id = note.noteId;
+    li.querySelector(".content").textContent = note.content;
+    li.querySelector(".when").textContent = new Date(note.updatedAt || note.createdAt).toLocaleString();
+    if (note.attachment) {
+      li.querySelector(".file").textContent = fileName(note.attachment);
+      const dl = li.querySelector(".download");
+      dl.hidden = false;
+      dl.onclick = () => download(note).catch((e) => show(e.message));
+    }
+    li.querySelector(".edit").onclick = () => edit(note);
+    li.querySelector(".delete").onclick = async () => {
+      try {
+        await call("DELETE", `/notes/${note.noteId}`);
+        if (editing && editing.noteId === note.noteId) reset();
+        show("", "Deleted");
+        await list();
+      } catch (e) {
+        show(e.message);
+      }
+    };
+    ul.append(li);
+  }
+}
+
+$("editor").onsubmit = async (event) => {
+  event.preventDefault();
+  show("", "Saving...");
+  try {
+    const file = $("file").files[0];
+    let attachment = editing ? editing.attachment : null;
+    if (file) attachment = await upload(file);
+    else if ($("clear-file").checked) attachment = null;
+    const body = { content: $("content").value, attachment };
+    if (editing) await call("PUT", `/notes/${editing.noteId}`, body);
+    else await call("POST", "/notes", body);
+    reset();
+    show("", "Saved");
+    await list();
+  } catch (e) {
+    show(e.message);
+  }
+};
+$("cancel").onclick = reset;
+
+list().catch((e) => show(e.message));
