@@ -1,6 +1,7 @@
 # The notes API. `make run` serves it locally on the embedded store;
 # `make test` installs or starts what the tests need and runs them all.
 
+SHELL   := /bin/bash
 GO      ?= go
 PORT    ?= 3000
 BIN     := bin
@@ -31,7 +32,8 @@ dynalite:
 ## then each fuzz target for a few seconds
 test:
 	scripts/with-services.sh sh -c '$(GO) test -race -count=1 -timeout 20m ./... && \
-		$(GO) test -count=1 -run "^TestListFitsLambda$$" ./routes'
+		$(GO) test -count=1 -run "^TestListFitsLambda$$" ./routes && \
+		$(GO) test -count=1 -run "^$$" -bench . -benchtime 1x ./...'
 	scripts/fuzz.sh 4s
 
 ## load: the full load run, 64 clients and 20,000 requests, on bbolt and
@@ -68,9 +70,18 @@ lint:
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
 
-## bench: the benchmarks, each against its baseline in the same run
+## bench: every benchmark with its count, then one table of each figure
+## against its baseline of the same run and its target (bench.out keeps the
+## raw output)
 bench:
-	scripts/with-services.sh $(GO) test -run '^$$' -bench . -benchmem ./...
+	set -o pipefail; scripts/with-services.sh sh -c '\
+		$(GO) test -run "^$$" -bench "^BenchmarkColdStart$$" -benchtime 20x -timeout 30m . && \
+		$(GO) test -run "^$$" -bench "^BenchmarkWarmMemory$$" -benchtime 50000x -timeout 30m . && \
+		$(GO) test -run "^$$" -bench "^BenchmarkLiveHeap$$" -benchtime 50000x ./gateway && \
+		$(GO) test -run "^$$" -bench "^BenchmarkReleaseSize$$" -benchtime 1x . && \
+		$(GO) test -run "^$$" -bench "^BenchmarkThroughput$$" -benchtime 40000x . && \
+		$(GO) test -run "^$$" -bench "^(BenchmarkRequest|BenchmarkHandler)$$" -benchmem ./gateway ./routes' | tee bench.out
+	$(GO) run ./scripts/bench/table < bench.out
 
 clean:
 	rm -rf $(BIN) notes.db

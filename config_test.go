@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/scratch-notes/notes-api/store"
 )
 
 func TestConfigDefaults(t *testing.T) {
@@ -121,5 +122,19 @@ func TestCredentialsWithWildcardRefused(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "CORS_ALLOW_CREDENTIALS") {
 			t.Fatalf("origins %q with credentials: run = %v, want a refusal naming CORS_ALLOW_CREDENTIALS", origins, err)
 		}
+	}
+}
+
+// TestDynamoFromEnvironment: main's DynamoDB store, configured the way main
+// configures it (NOTES_TABLE and the SDK's own variables, the endpoint
+// among them), reaches the table.
+func TestDynamoFromEnvironment(t *testing.T) {
+	s := openTestDynamo(t)
+	n, err := s.Create(context.Background(), store.Note{UserID: "u", NoteID: "0193f1d2-7c3a-7def-8a01-5f7e3b2c1d4e", Content: "x", CreatedAt: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Get(context.Background(), "u", n.NoteID); err != nil || got.Content != "x" {
+		t.Fatalf("Get = %+v, %v", got, err)
 	}
 }

@@ -307,9 +307,12 @@ func run(getenv func(string) string, log *slog.Logger) error {
 	}
 
 	if c.lambda {
-		// StartWithOptions never returns: the store is closed on the
-		// SIGTERM Lambda sends before it shuts the instance down.
-		lambda.StartWithOptions(gateway.New(h, log), lambda.WithEnableSIGTERM(func() { closeStore() }))
+		// Start never returns, and nothing is closed: Lambda ends the
+		// instance with SIGKILL. That loses nothing (every bbolt write is a
+		// committed, synced transaction), and asking for a SIGTERM first
+		// (lambda.WithEnableSIGTERM) would cost every cold start a
+		// registration with the Extensions API before the first event.
+		lambda.Start(gateway.New(h, log))
 		return nil
 	}
 	defer closeStore()

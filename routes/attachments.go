@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -33,9 +32,29 @@ const (
 	maxUploadBytes = 5_000_000
 )
 
-// mediaType is a type/subtype media type (RFC 6838's restricted names),
-// with no parameters: what a browser's File.type holds.
-var mediaType = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$`)
+// isMediaType reports whether s is a type/subtype media type, each part
+// one of RFC 6838's restricted names (a letter or digit, then up to 126 of
+// letters, digits and !#$&^_.+-), with no parameters: what a browser's
+// File.type holds. (A regular expression with these counts costs the cold
+// start three milliseconds to compile.)
+func isMediaType(s string) bool {
+	typ, sub, ok := strings.Cut(s, "/")
+	return ok && restrictedName(typ) && restrictedName(sub)
+}
+
+func restrictedName(s string) bool {
+	if len(s) == 0 || len(s) > 127 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		alnum := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+		if !alnum && (i == 0 || !strings.ContainsRune("!#$&^_.+-", rune(c))) {
+			return false
+		}
+	}
+	return true
+}
 
 // uploadPayload is what a client sends to get an upload URL.
 type uploadPayload struct {
@@ -55,7 +74,7 @@ func (p uploadPayload) validate() (size int64, err error) {
 	case strings.ContainsAny(*name, `/\`) || strings.Contains(*name, "..") || *name == ".":
 		return 0, errorf(http.StatusBadRequest, "fileName must be a bare file name, with no / or \\ and no ..")
 	}
-	if p.ContentType == nil || !mediaType.MatchString(*p.ContentType) {
+	if p.ContentType == nil || !isMediaType(*p.ContentType) {
 		return 0, errorf(http.StatusBadRequest, "contentType must be a media type such as image/jpeg (type/subtype, no parameters)")
 	}
 	raw := bytes.TrimSpace(p.Size)

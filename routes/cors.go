@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -91,9 +90,35 @@ func (c CORS) options() cors.Options {
 	return o
 }
 
-// hostLabels is a host name, an IPv4 address, or a bracketed IPv6 one,
-// with an optional port: what a browser puts in an Origin.
-var hostLabels = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:.]+\])(:[0-9]{1,5})?$`)
+// isHost reports whether s (lower case) is what a browser puts after
+// scheme:// in an Origin: a host name or IPv4 address (dot-separated
+// labels of letters, digits and inner hyphens) or a bracketed IPv6
+// address, with an optional port of up to five digits.
+func isHost(s string) bool {
+	if i := strings.LastIndexByte(s, ':'); i >= 0 && !strings.HasSuffix(s, "]") {
+		port := s[i+1:]
+		if len(port) == 0 || len(port) > 5 || strings.Trim(port, "0123456789") != "" {
+			return false
+		}
+		s = s[:i]
+	}
+	if strings.HasPrefix(s, "[") {
+		inner, ok := strings.CutSuffix(s[1:], "]")
+		return ok && inner != "" && strings.Trim(inner, "0123456789abcdef:.") == ""
+	}
+	return isLabels(s)
+}
+
+// isLabels reports whether s is dot-separated DNS labels: letters and
+// digits, with hyphens inside.
+func isLabels(s string) bool {
+	for _, l := range strings.Split(s, ".") {
+		if l == "" || l[0] == '-' || l[len(l)-1] == '-' || strings.Trim(l, "abcdefghijklmnopqrstuvwxyz0123456789-") != "" {
+			return false
+		}
+	}
+	return true
+}
 
 // Allows reports whether the policy lets a page of origin read answers:
 // origin must be a serialized origin (scheme://host[:port], http or
@@ -102,7 +127,7 @@ var hostLabels = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9](
 func (c CORS) Allows(origin string) bool {
 	o := strings.ToLower(origin)
 	scheme, host, ok := strings.Cut(o, "://")
-	if !ok || (scheme != "http" && scheme != "https") || !hostLabels.MatchString(host) {
+	if !ok || (scheme != "http" && scheme != "https") || !isHost(host) {
 		return false
 	}
 	if c.anyOrigin() {
@@ -118,8 +143,7 @@ func (c CORS) Allows(origin string) bool {
 			continue
 		}
 		if len(o) > len(prefix)+len(suffix) && strings.HasPrefix(o, prefix) && strings.HasSuffix(o, suffix) {
-			labels := o[len(prefix) : len(o)-len(suffix)]
-			if !strings.ContainsAny(labels, ":[]") && hostLabels.MatchString(labels) {
+			if isLabels(o[len(prefix) : len(o)-len(suffix)]) {
 				return true
 			}
 		}

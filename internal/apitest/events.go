@@ -148,3 +148,18 @@ func CheckSAMLocalFlow(t testing.TB, inv Invoker, dir string) {
 		t.Fatalf("preflight = %d %v", r.Status, r.Header)
 	}
 }
+
+// ReadEvent reads an event file of testdata/events.
+func ReadEvent(t testing.TB, file string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// ReplaceNoteID puts noteID where an event file names FixtureNoteID.
+func ReplaceNoteID(event, noteID string) string {
+	return strings.ReplaceAll(event, FixtureNoteID, noteID)
+}

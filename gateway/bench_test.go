@@ -1,0 +1,156 @@
+package gateway_test
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/scratch-notes/notes-api/gateway"
+	"github.com/scratch-notes/notes-api/internal/apitest"
+	"github.com/scratch-notes/notes-api/routes"
+	"github.com/scratch-notes/notes-api/store"
+)
+
+// fixedNote is a store that has one note and does nothing else: the
+// router, CORS and adapter measured alone.
+type fixedNote struct{ routes.NoteStore }
+
+var theNote = store.Note{UserID: apitest.Alice, NoteID: "0193f1d2-7c3a-7def-8a01-5f7e3b2c1d4e", Content: "hello", CreatedAt: 1603846842984}
+
+func (fixedNote) Get(context.Context, string, string) (store.Note, error) { return theNote, nil }
+
+// getEvent is API Gateway's REST v1 event for GET /notes/{id} from the
+// frontend, as deployed (testdata/events/v1/get.json).
+func getEvent(b *testing.B, noteID string) []byte {
+	ev := apitest.ReadEvent(b, filepath.Join(events_, "v1", "get.json"))
+	return []byte(apitest.ReplaceNoteID(string(ev), noteID))
+}
+
+func newBenchGateway(b *testing.B, notes routes.NoteStore) *gateway.Handler {
+	h, err := routes.New(routes.Config{Notes: notes, Logger: slog.New(slog.DiscardHandler),
+		CORS: routes.CORS{AllowedOrigins: []string{apitest.AppOrigin}, MaxAge: 600}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return gateway.New(h, nil)
+}
+
+// BenchmarkRequest is one request through the Lambda front door, as the
+// runtime hands it over (JSON in, JSON out):
+//
+//   - floor: decoding the event and encoding a fixed answer, what any
+//     proxy-integration Lambda does and nothing more;
+//   - get: GET /notes/{id} through adapter, CORS, router, identity, JSON,
+//     on a store that only returns the note (floor's ratio: our overhead);
+//   - preflight: a CORS preflight, which the middleware answers;
+//   - get-bolt: GET /notes/{id} on a real bbolt store.
+func BenchmarkRequest(b *testing.B) {
+	ctx := context.Background()
+	get := getEvent(b, theNote.NoteID)
+	b.Run("floor", func(b *testing.B) {
+		answer := events.APIGatewayProxyResponse{StatusCode: 200,
+			MultiValueHeaders: map[string][]string{"Content-Type": {"application/json"}, "Access-Control-Allow-Origin": {apitest.AppOrigin},
+				"Vary": {"Origin"}, "Access-Control-Expose-Headers": {"X-Next-Cursor, X-Request-Id, Location"}, "X-Request-Id": {"x"}},
+			Body: `{"userId":"us-east-1:alice","noteId":"0193f1d2-7c3a-7def-8a01-5f7e3b2c1d4e","content":"hello","attachment":null,"createdAt":1603846842984}`}
+		for b.Loop() {
+			var ev events.APIGatewayProxyRequest
+			if err := json.Unmarshal(get, &ev); err != nil {
+				b.Fatal(err)
+			}
+			answer.MultiValueHeaders["X-Request-Id"][0] = ev.RequestContext.RequestID
+			if _, err := json.Marshal(answer); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	g := newBenchGateway(b, fixedNote{})
+	b.Run("get", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := g.Invoke(ctx, get); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	preflight := apitest.ReadEvent(b, filepath.Join(events_, "v1", "preflight.json"))
+	b.Run("preflight", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := g.Invoke(ctx, preflight); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("get-bolt", func(b *testing.B) {
+		db, err := bolt.Open(filepath.Join(b.TempDir(), "notes.db"), 0o600, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer db.Close()
+		notes, err := store.NewBolt(db)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := theNote
+		n.UserID = apitest.EventUser
+		if _, err := notes.Create(ctx, n); err != nil {
+			b.Fatal(err)
+		}
+		g := newBenchGateway(b, notes)
+		out, _ := g.Invoke(ctx, get)
+		var resp events.APIGatewayProxyResponse
+		if json.Unmarshal(out, &resp); resp.StatusCode != 200 {
+			b.Fatalf("GET = %s", out)
+		}
+		for b.Loop() {
+			if _, err := g.Invoke(ctx, get); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkLiveHeap serves b.N GET /notes/{id} on bbolt in process (make
+// bench: 50,000) and reports the live heap after a collection at a fifth
+// of them and at the end: what requests leave behind, without the
+// runtime's own settling that a process's RSS also shows.
+func BenchmarkLiveHeap(b *testing.B) {
+	db, err := bolt.Open(filepath.Join(b.TempDir(), "notes.db"), 0o600, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	notes, err := store.NewBolt(db)
+	if err != nil {
+		b.Fatal(err)
+	}
+	n := theNote
+	n.UserID = apitest.EventUser
+	if _, err := notes.Create(context.Background(), n); err != nil {
+		b.Fatal(err)
+	}
+	g := newBenchGateway(b, notes)
+	get := getEvent(b, n.NoteID)
+	live := func() float64 {
+		var ms runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		return float64(ms.HeapInuse) / (1 << 20)
+	}
+	var early float64
+	i := 0
+	for b.Loop() {
+		if _, err := g.Invoke(context.Background(), get); err != nil {
+			b.Fatal(err)
+		}
+		if i++; i == max(b.N/5, 1) {
+			early = live()
+		}
+	}
+	b.ReportMetric(early, "MiB-live-heap-at-a-fifth")
+	b.ReportMetric(live(), "MiB-live-heap-at-the-end")
+}
