@@ -234,6 +234,15 @@ func BenchmarkColdStart(b *testing.B) {
 		{"api-dynamo", bins["api"], createEvent(), table},
 		{"api-bolt", bins["api"], createEvent(), []string{"NOTES_DB=" + filepath.Join(b.TempDir(), "notes.db")}},
 	}
+	// NOTES_BENCH_BEFORE names another build of the API (an earlier
+	// version, say) to spawn alongside, in the DynamoDB shape.
+	if before := os.Getenv("NOTES_BENCH_BEFORE"); before != "" {
+		programs = append(programs, struct {
+			name, bin string
+			ev        []byte
+			env       []string
+		}{"before", before, createEvent(), table})
+	}
 	spawns := make([][]spawn, len(programs))
 	for b.Loop() {
 		for i, p := range programs {
