@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/scratch-notes/notes-api/internal/testenv"
 )
 
 // TestReadmeSession runs the README's "Try it" block verbatim (but for the
@@ -88,16 +89,7 @@ func TestStartupRefusal(t *testing.T) {
 // inside API Gateway's 29 s.
 func TestStripeNeverAnswers(t *testing.T) {
 	t.Parallel()
-	hang := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-hang:
-		case <-r.Context().Done():
-		}
-	}))
-	t.Cleanup(srv.Close)
-	t.Cleanup(func() { close(hang) })
-	base, _ := startBinary(t, "STRIPE_SECRET_KEY=sk_test_123", "STRIPE_API_BASE="+srv.URL)
+	base, _ := startBinary(t, "STRIPE_SECRET_KEY=sk_test_123", "STRIPE_API_BASE="+testenv.HungServer(t))
 	req, _ := http.NewRequest("POST", base+"/billing", strings.NewReader(`{"storage":"21","source":"tok_visa"}`))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Origin", appOrigin)

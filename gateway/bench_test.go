@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/scratch-notes/notes-api/gateway"
 	"github.com/scratch-notes/notes-api/internal/apitest"
@@ -39,6 +38,18 @@ func newBenchGateway(b *testing.B, notes routes.NoteStore) *gateway.Handler {
 		b.Fatal(err)
 	}
 	return gateway.New(h, nil)
+}
+
+// boltWithNote is a bbolt store holding theNote as the event files'
+// user's.
+func boltWithNote(b *testing.B) *store.Bolt {
+	notes := apitest.Bolt(b)
+	n := theNote
+	n.UserID = apitest.EventUser
+	if _, err := notes.Create(context.Background(), n); err != nil {
+		b.Fatal(err)
+	}
+	return notes
 }
 
 // BenchmarkRequest is one request through the Lambda front door, as the
@@ -86,21 +97,7 @@ func BenchmarkRequest(b *testing.B) {
 		}
 	})
 	b.Run("get-bolt", func(b *testing.B) {
-		db, err := bolt.Open(filepath.Join(b.TempDir(), "notes.db"), 0o600, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer db.Close()
-		notes, err := store.NewBolt(db)
-		if err != nil {
-			b.Fatal(err)
-		}
-		n := theNote
-		n.UserID = apitest.EventUser
-		if _, err := notes.Create(ctx, n); err != nil {
-			b.Fatal(err)
-		}
-		g := newBenchGateway(b, notes)
+		g := newBenchGateway(b, boltWithNote(b))
 		out, _ := g.Invoke(ctx, get)
 		var resp events.APIGatewayProxyResponse
 		if json.Unmarshal(out, &resp); resp.StatusCode != 200 {
@@ -119,28 +116,14 @@ func BenchmarkRequest(b *testing.B) {
 // of them and at the end: what requests leave behind, without the
 // runtime's own settling that a process's RSS also shows.
 func BenchmarkLiveHeap(b *testing.B) {
-	db, err := bolt.Open(filepath.Join(b.TempDir(), "notes.db"), 0o600, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	notes, err := store.NewBolt(db)
-	if err != nil {
-		b.Fatal(err)
-	}
-	n := theNote
-	n.UserID = apitest.EventUser
-	if _, err := notes.Create(context.Background(), n); err != nil {
-		b.Fatal(err)
-	}
-	g := newBenchGateway(b, notes)
-	get := getEvent(b, n.NoteID)
+	g := newBenchGateway(b, boltWithNote(b))
 	live := func() float64 {
 		var ms runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&ms)
 		return float64(ms.HeapInuse) / (1 << 20)
 	}
+	get := getEvent(b, theNote.NoteID)
 	var early float64
 	i := 0
 	for b.Loop() {

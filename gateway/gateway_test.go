@@ -10,13 +10,11 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/scratch-notes/notes-api/gateway"
 	"github.com/scratch-notes/notes-api/internal/apitest"
 	"github.com/scratch-notes/notes-api/internal/testenv"
 	"github.com/scratch-notes/notes-api/routes"
-	"github.com/scratch-notes/notes-api/store"
 )
 
 var events_ = filepath.Join(testenv.Root(), "testdata", "events")
@@ -25,17 +23,8 @@ var events_ = filepath.Join(testenv.Root(), "testdata", "events")
 // fresh bbolt store; mode IdentityLocal is sam local (AWS_SAM_LOCAL).
 func newGateway(t testing.TB, mode routes.IdentityMode, cors routes.CORS, devIdentity string) *gateway.Handler {
 	t.Helper()
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "notes.db"), 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	notes, err := store.NewBolt(db)
-	if err != nil {
-		t.Fatal(err)
-	}
 	log := slog.New(slog.DiscardHandler)
-	h, err := routes.New(routes.Config{Notes: notes, Logger: log, CORS: cors, Identity: mode, DevIdentity: devIdentity})
+	h, err := routes.New(routes.Config{Notes: apitest.Bolt(t), Logger: log, CORS: cors, Identity: mode, DevIdentity: devIdentity})
 	if err != nil {
 		t.Fatal(err)
 	}

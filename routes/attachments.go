@@ -154,15 +154,8 @@ func (s *Server) handleAttachmentCreate(w http.ResponseWriter, r *http.Request) 
 
 // handleAttachmentGet handles GET /notes/{id}/attachment.
 func (s *Server) handleAttachmentGet(w http.ResponseWriter, r *http.Request) {
-	id, err := noteID(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	user := userIDFrom(r.Context())
-	n, err := s.notes.Get(r.Context(), user, id)
-	if err != nil {
-		s.writeError(w, r, err)
+	n, ok := s.callersNote(w, r)
+	if !ok {
 		return
 	}
 	if n.Attachment == nil {
@@ -173,7 +166,7 @@ func (s *Server) handleAttachmentGet(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errNoFiles)
 		return
 	}
-	down, err := s.files.PresignDownload(r.Context(), objectKey(user, *n.Attachment))
+	down, err := s.files.PresignDownload(r.Context(), objectKey(userIDFrom(r.Context()), *n.Attachment))
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -176,17 +176,8 @@ func TestBillingStripeAnswers(t *testing.T) {
 // TestBillingStripeHangs: a Stripe that never answers is a 502 the browser
 // can read, when the charge's time is up (20 s deployed; less here).
 func TestBillingStripeHangs(t *testing.T) {
-	hang := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-hang:
-		case <-r.Context().Done():
-		}
-	}))
-	t.Cleanup(srv.Close)
-	t.Cleanup(func() { close(hang) })
 	s := defaults()
-	s.billing = billing.NewStripe(billing.NewClient("sk_test_123", srv.URL), 300*time.Millisecond)
+	s.billing = billing.NewStripe(billing.NewClient("sk_test_123", testenv.HungServer(t)), 300*time.Millisecond)
 	for name, d := range doors(t, s) {
 		t.Run(name, func(t *testing.T) {
 			resp := d.Do(t, billingRequest(`{"storage":21,"source":"tok_visa"}`, map[string]string{"Idempotency-Key": "k-" + name}))

@@ -7,12 +7,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/scratch-notes/notes-api/gateway"
 	"github.com/scratch-notes/notes-api/internal/apitest"
@@ -93,19 +91,7 @@ func (s setup) handler(t testing.TB, notes routes.NoteStore, mode routes.Identit
 }
 
 // openBolt is a real bbolt store in a temporary directory.
-func openBolt(t testing.TB) routes.NoteStore {
-	t.Helper()
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "notes.db"), 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	s, err := store.NewBolt(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
+func openBolt(t testing.TB) routes.NoteStore { return apitest.Bolt(t) }
 
 var tableSeq atomic.Int64
 

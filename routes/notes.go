@@ -242,17 +242,25 @@ func escapedLen(b []byte) int {
 
 // handleNoteGet handles GET /notes/{id}.
 func (s *Server) handleNoteGet(w http.ResponseWriter, r *http.Request) {
+	if n, ok := s.callersNote(w, r); ok {
+		s.writeJSON(w, r, http.StatusOK, toJSON(n))
+	}
+}
+
+// callersNote reads the caller's note of the path's {id}, or answers why
+// it cannot and returns false.
+func (s *Server) callersNote(w http.ResponseWriter, r *http.Request) (store.Note, bool) {
 	id, err := noteID(r)
 	if err != nil {
 		s.writeError(w, r, err)
-		return
+		return store.Note{}, false
 	}
 	n, err := s.notes.Get(r.Context(), userIDFrom(r.Context()), id)
 	if err != nil {
 		s.writeError(w, r, err)
-		return
+		return store.Note{}, false
 	}
-	s.writeJSON(w, r, http.StatusOK, toJSON(n))
+	return n, true
 }
 
 // handleNoteUpdate handles PUT /notes/{id}: content and attachment are

@@ -36,12 +36,7 @@ type CORSRule struct {
 // when the test ends.
 func S3Bucket(t testing.TB, rules ...CORSRule) string {
 	t.Helper()
-	client := s3.New(s3.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(S3(t)),
-		Credentials:  credentials.StaticCredentialsProvider{Value: S3Credentials},
-		UsePathStyle: true,
-	})
+	client := s3Client(t)
 	ctx := context.Background()
 	name := fmt.Sprintf("notes-test-%d-%d", os.Getpid(), bucketSeq.Add(1))
 	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &name}); err != nil {
@@ -72,13 +67,7 @@ func S3Bucket(t testing.TB, rules ...CORSRule) string {
 // S3Objects lists the keys in bucket.
 func S3Objects(t testing.TB, bucket string) []string {
 	t.Helper()
-	client := s3.New(s3.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(S3(t)),
-		Credentials:  credentials.StaticCredentialsProvider{Value: S3Credentials},
-		UsePathStyle: true,
-	})
-	out, err := client.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: &bucket})
+	out, err := s3Client(t).ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: &bucket})
 	if err != nil {
 		t.Fatalf("list %s: %v", bucket, err)
 	}
@@ -87,4 +76,16 @@ func S3Objects(t testing.TB, bucket string) []string {
 		keys = append(keys, *o.Key)
 	}
 	return keys
+}
+
+// s3Client is an S3 client of the S3-compatible server, for setting up and
+// looking into buckets (the API itself has none).
+func s3Client(t testing.TB) *s3.Client {
+	t.Helper()
+	return s3.New(s3.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(S3(t)),
+		Credentials:  credentials.StaticCredentialsProvider{Value: S3Credentials},
+		UsePathStyle: true,
+	})
 }

@@ -9,6 +9,8 @@ package testenv
 import (
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -106,4 +108,20 @@ func DynamoClient(t testing.TB, retries int) *dynamodb.Client {
 		Credentials:      credentials.NewStaticCredentialsProvider("test", "test", ""),
 		RetryMaxAttempts: retries,
 	})
+}
+
+// HungServer is the URL of an HTTP server that accepts every request and
+// never answers it, until the test ends (a Stripe that hangs, say).
+func HungServer(t testing.TB) string {
+	t.Helper()
+	hang := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-hang:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(hang) }) // runs first: Close waits for the handlers
+	return srv.URL
 }
