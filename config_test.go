@@ -45,6 +45,11 @@ func TestConfigRejectsBadValues(t *testing.T) {
 		{"CORS_ALLOWED_ORIGINS", "https://*.*.example.com"},
 		{"CORS_ALLOWED_ORIGINS", "https://app.*.com"},
 		{"CORS_ALLOWED_ORIGINS", "https://a.example.com,"},
+		{"AWS_ENDPOINT_URL_DYNAMODB", "localhost:8000"},
+		{"AWS_ENDPOINT_URL_S3", "ftp://127.0.0.1:9000"},
+		{"AWS_ENDPOINT_URL_SECRETS_MANAGER", "not a url"},
+		{"STRIPE_API_BASE", "stripe.example"},
+		{"AWS_ENDPOINT_URL", "127.0.0.1"},
 	} {
 		_, err := loadConfig(func(k string) string {
 			if k == tc.name {

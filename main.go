@@ -86,13 +86,14 @@ func loadConfig(getenv func(string) string) (config, error) {
 		env string
 	}{{&c.dynamoEndpoint, "AWS_ENDPOINT_URL_DYNAMODB"}, {&c.s3Endpoint, "AWS_ENDPOINT_URL_S3"},
 		{&c.secretsEndpoint, "AWS_ENDPOINT_URL_SECRETS_MANAGER"}} {
-		*e.dst = getenv(e.env)
-		if *e.dst == "" {
-			*e.dst = getenv("AWS_ENDPOINT_URL")
+		name := e.env
+		if *e.dst = getenv(name); *e.dst == "" {
+			name = "AWS_ENDPOINT_URL"
+			*e.dst = getenv(name)
 		}
 		if *e.dst != "" {
 			if u, err := url.Parse(*e.dst); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				return c, fmt.Errorf("%s=%q: want an http(s) URL", e.env, *e.dst)
+				return c, fmt.Errorf("%s=%q: want an http(s) URL", name, *e.dst)
 			}
 		}
 	}
