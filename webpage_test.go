@@ -167,6 +167,8 @@ func TestWebPage(t *testing.T) {
 
 	run("delete it", chromedp.Click(chromedp.CSS("#notes li .delete")))
 	waitText("read that it is gone", "#status", "Deleted")
+	run("see the list empty", chromedp.Poll[chromedp.Void](`document.querySelectorAll("#notes li").length === 0`,
+		chromedp.WithPollingTimeout(10*time.Second)))
 	items, err := chromedp.Run(ctx, chromedp.Nodes(chromedp.CSSAll("#notes li"), chromedp.AtLeast(0)))
 	if err != nil {
 		t.Fatal(err)

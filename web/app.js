@@ -96,8 +96,8 @@ async function list() {
       try {
         await call("DELETE", `/notes/${note.noteId}`);
         if (editing && editing.noteId === note.noteId) reset();
-        show("", "Deleted");
         await list();
+        show("", "Deleted");
       } catch (e) {
         show(e.message);
       }
@@ -118,8 +118,8 @@ $("editor").onsubmit = async (event) => {
     if (editing) await call("PUT", `/notes/${editing.noteId}`, body);
     else await call("POST", "/notes", body);
     reset();
-    show("", "Saved");
     await list();
+    show("", "Saved");
   } catch (e) {
     show(e.message);
   }
