@@ -44,9 +44,8 @@ type Local struct {
 	now    func() time.Time
 }
 
-// NewLocal serves bucket from dir, accepting requests signed with creds
-// for region us-east-1... or any region: the credential scope's region is
-// taken as signed.
+// NewLocal serves bucket from dir, accepting requests signed with creds,
+// in whatever region their credential scope names.
 func NewLocal(bucket, dir string, creds aws.Credentials) (*Local, error) {
 	for _, sub := range []string{"objects", "types"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
