@@ -6,11 +6,9 @@ package main
 // table (scripts/bench/table); `make test` runs each once.
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -23,136 +21,22 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/scratch-notes/notes-api/internal/apitest"
+	"github.com/scratch-notes/notes-api/internal/awstest"
+	"github.com/scratch-notes/notes-api/internal/storetest"
 	"github.com/scratch-notes/notes-api/internal/testenv"
-	"github.com/scratch-notes/notes-api/store"
 )
 
-var (
-	benchBuildOnce sync.Once
-	benchBins      map[string]string
-	benchBuildErr  error
-)
-
-// releaseBinaries builds, once, each program the way the release
-// bootstrap is built (static, -trimpath, -s -w, lambda.norpc), for this
-// machine: the API with the release tags, and the baselines.
+// releaseBinaries builds each program the way the release bootstrap is
+// built (static, -trimpath, -s -w, the release tags), for this machine:
+// the API, and the baselines; and the local server as make build makes it.
 func releaseBinaries(b *testing.B) map[string]string {
 	b.Helper()
-	tags := lambdaTags(b)
-	benchBuildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "notes-bench")
-		if err != nil {
-			benchBuildErr = err
-			return
-		}
-		benchBins = map[string]string{}
-		for name, pkg := range map[string]string{"api": ".", "hello": "./scripts/bench/hello", "floor": "./scripts/bench/floor",
-			"bare": "./scripts/bench/bare", "local": "."} {
-			t := tags
-			if name == "local" {
-				t = "" // the local server, as make build makes it
-			}
-			out := filepath.Join(dir, name)
-			cmd := exec.Command("go", "build", "-tags", t, "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
-			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-			if o, err := cmd.CombinedOutput(); err != nil {
-				benchBuildErr = fmt.Errorf("build %s: %v\n%s", name, err, o)
-				return
-			}
-			benchBins[name] = out
-		}
-	})
-	if benchBuildErr != nil {
-		b.Fatal(benchBuildErr)
-	}
-	return benchBins
-}
-
-// runtimeAPI is a minimal Lambda Runtime API on loopback for one process:
-// it hands out the events sent to it, one at a time, and records when the
-// function first asked for one and what it answered.
-type runtimeAPI struct {
-	addr      string
-	events    chan []byte
-	answers   chan []byte
-	firstNext chan time.Time
-	srv       *http.Server
-}
-
-func newRuntimeAPI(b *testing.B) *runtimeAPI {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	r := &runtimeAPI{addr: ln.Addr().String(), events: make(chan []byte), answers: make(chan []byte, 1), firstNext: make(chan time.Time, 1)}
-	var seq int64
-	var mu sync.Mutex
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /2018-06-01/runtime/invocation/next", func(w http.ResponseWriter, req *http.Request) {
-		select {
-		case r.firstNext <- time.Now():
-		default:
-		}
-		var ev []byte
-		select {
-		case ev = <-r.events:
-		case <-req.Context().Done():
-			return
-		}
-		mu.Lock()
-		seq++
-		id := strconv.FormatInt(seq, 10)
-		mu.Unlock()
-		w.Header().Set("Lambda-Runtime-Aws-Request-Id", id)
-		w.Header().Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(time.Now().Add(30*time.Second).UnixMilli(), 10))
-		w.Header().Set("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:123456789012:function:notes")
-		w.Header().Set("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000")
-		w.Write(ev)
-	})
-	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/response", func(w http.ResponseWriter, req *http.Request) {
-		body, _ := io.ReadAll(req.Body)
-		r.answers <- body
-		w.WriteHeader(http.StatusAccepted)
-	})
-	fail := func(w http.ResponseWriter, req *http.Request) {
-		body, _ := io.ReadAll(req.Body)
-		r.answers <- append([]byte("ERROR "), body...)
-		w.WriteHeader(http.StatusAccepted)
-	}
-	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/error", fail)
-	mux.HandleFunc("POST /2018-06-01/runtime/init/error", fail)
-	r.srv = &http.Server{Handler: mux}
-	go r.srv.Serve(ln)
-	b.Cleanup(func() { r.srv.Close() })
-	return r
-}
-
-// invoke hands the function one event and waits for its answer.
-func (r *runtimeAPI) invoke(b *testing.B, ev []byte) []byte {
-	select {
-	case r.events <- ev:
-	case <-time.After(30 * time.Second):
-		b.Fatal("the function never asked for an event")
-	}
-	select {
-	case a := <-r.answers:
-		if strings.HasPrefix(string(a), "ERROR ") {
-			b.Fatalf("the function failed: %s", a)
-		}
-		return a
-	case <-time.After(30 * time.Second):
-		b.Fatal("the function never answered")
-	}
-	return nil
-}
-
-// lambdaEnv is what a Lambda sandbox gives a function; no AWS_CA_BUNDLE,
-// which this machine sets and Lambda does not (the SDK would parse it).
-func lambdaEnv(api *runtimeAPI, extra ...string) []string {
-	return append([]string{"PATH=" + os.Getenv("PATH"), "AWS_LAMBDA_RUNTIME_API=" + api.addr,
-		"AWS_LAMBDA_FUNCTION_NAME=notes", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256", "TZ=:UTC"}, extra...)
+	tags := testenv.ReleaseTags(b)
+	return map[string]string{"api": testenv.Build(b, ".", tags), "hello": testenv.Build(b, "scripts/bench/hello", tags),
+		"floor": testenv.Build(b, "scripts/bench/floor", tags), "bare": testenv.Build(b, "scripts/bench/bare", tags),
+		"local": localBinary(b)}
 }
 
 // spawn is one cold start: the time from starting the process to its
@@ -163,16 +47,16 @@ type spawn struct {
 }
 
 func coldStart(b *testing.B, bin string, ev []byte, env ...string) spawn {
-	api := newRuntimeAPI(b)
+	api := awstest.NewRuntimeAPI(b)
 	cmd := exec.Command(bin)
-	cmd.Env = lambdaEnv(api, env...)
+	cmd.Env = api.Env(env...)
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
-	answer := api.invoke(b, ev)
+	answer := api.Invoke(b, ev)
 	answered := time.Since(start)
-	inited := (<-api.firstNext).Sub(start)
+	inited := (<-api.FirstNext).Sub(start)
 	// VmHWM: the peak since exec (rusage's maxrss would count the test
 	// binary's pages the child shared before its exec).
 	peak := procStatus(b, cmd.Process.Pid, "VmHWM:")
@@ -194,12 +78,7 @@ func median[T int64 | time.Duration](v []T) T {
 // benchTable is a DynamoDB table in dynalite, and the environment that
 // points a function at it.
 func benchTable(b *testing.B) []string {
-	client := testenv.DynamoClient(b, 3)
-	table := fmt.Sprintf("notes-bench-%d", time.Now().UnixNano())
-	if err := store.CreateTable(context.Background(), client, table); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: &table}) })
+	table := storetest.Table(b, testenv.DynamoClient(b, 3))
 	return []string{"NOTES_TABLE=" + table, "AWS_REGION=us-east-1", "AWS_ENDPOINT_URL_DYNAMODB=" + testenv.DynamoDB(b),
 		"AWS_ACCESS_KEY_ID=bench", "AWS_SECRET_ACCESS_KEY=bench", "AWS_SESSION_TOKEN=bench"}
 }
@@ -208,9 +87,9 @@ func benchTable(b *testing.B) []string {
 func createEvent() []byte {
 	ev, _ := json.Marshal(events.APIGatewayProxyRequest{HTTPMethod: "POST", Path: "/notes", Resource: "/{proxy+}",
 		Body:              `{"content":"hello","attachment":null}`,
-		MultiValueHeaders: map[string][]string{"Content-Type": {"application/json"}, "Origin": {appOrigin}},
+		MultiValueHeaders: map[string][]string{"Content-Type": {"application/json"}, "Origin": {apitest.AppOrigin}},
 		RequestContext: events.APIGatewayProxyRequestContext{RequestID: "bench", Stage: "dev",
-			Identity: events.APIGatewayRequestIdentity{CognitoIdentityID: alice}}})
+			Identity: events.APIGatewayRequestIdentity{CognitoIdentityID: apitest.Alice}}})
 	return ev
 }
 
@@ -286,35 +165,35 @@ func rssMiB(b *testing.B, pid int) float64 { return procStatus(b, pid, "VmRSS:")
 // and after all: flat means no request leaves memory behind.
 func BenchmarkWarmMemory(b *testing.B) {
 	bins := releaseBinaries(b)
-	api := newRuntimeAPI(b)
+	api := awstest.NewRuntimeAPI(b)
 	cmd := exec.Command(bins["api"])
-	cmd.Env = lambdaEnv(api, "NOTES_DB="+filepath.Join(b.TempDir(), "notes.db"))
+	cmd.Env = api.Env("NOTES_DB=" + filepath.Join(b.TempDir(), "notes.db"))
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	for range 49 {
-		api.invoke(b, createEvent())
+		api.Invoke(b, createEvent())
 	}
 	var created struct{ Body string }
-	json.Unmarshal(api.invoke(b, createEvent()), &created)
+	json.Unmarshal(api.Invoke(b, createEvent()), &created)
 	var n struct{ NoteID string }
 	json.Unmarshal([]byte(created.Body), &n)
 	get, _ := json.Marshal(events.APIGatewayProxyRequest{HTTPMethod: "GET", Path: "/notes/" + n.NoteID,
-		MultiValueHeaders: map[string][]string{"Origin": {appOrigin}},
-		RequestContext:    events.APIGatewayProxyRequestContext{Identity: events.APIGatewayRequestIdentity{CognitoIdentityID: alice}}})
+		MultiValueHeaders: map[string][]string{"Origin": {apitest.AppOrigin}},
+		RequestContext:    events.APIGatewayProxyRequestContext{Identity: events.APIGatewayRequestIdentity{CognitoIdentityID: apitest.Alice}}})
 	list, _ := json.Marshal(events.APIGatewayProxyRequest{HTTPMethod: "GET", Path: "/notes",
 		MultiValueQueryStringParameters: map[string][]string{"limit": {"20"}},
-		RequestContext:                  events.APIGatewayProxyRequestContext{Identity: events.APIGatewayRequestIdentity{CognitoIdentityID: alice}}})
+		RequestContext:                  events.APIGatewayProxyRequestContext{Identity: events.APIGatewayRequestIdentity{CognitoIdentityID: apitest.Alice}}})
 	var early float64
 	i := 0
 	for b.Loop() {
 		// Reads only, so that the data (and bbolt's map of it) stays
 		// the same size and what grows is what requests leave behind.
 		if i%4 == 0 {
-			api.invoke(b, list)
+			api.Invoke(b, list)
 		} else {
-			api.invoke(b, get)
+			api.Invoke(b, get)
 		}
 		i++
 		if i == max(b.N/5, 1) {
@@ -350,7 +229,7 @@ func BenchmarkThroughput(b *testing.B) {
 	bins := releaseBinaries(b)
 	for _, name := range []string{"bare", "api"} {
 		b.Run(name, func(b *testing.B) {
-			port := freePort(b)
+			port := testenv.FreePort(b)
 			bin := bins["bare"]
 			if name == "api" {
 				bin = bins["local"]
@@ -362,21 +241,15 @@ func BenchmarkThroughput(b *testing.B) {
 			}
 			b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 			base := "http://127.0.0.1:" + strconv.Itoa(port)
-			path := "/notes/x"
-			for i := 0; ; i++ {
-				resp, err := http.Post(base+"/notes", "application/json", strings.NewReader(`{"content":"hello","attachment":null}`))
-				if err == nil {
-					var n struct{ NoteID string }
-					json.NewDecoder(resp.Body).Decode(&n)
-					resp.Body.Close()
-					path = "/notes/" + n.NoteID
-					break
-				}
-				if i == 100 {
-					b.Fatal("the server never started")
-				}
-				time.Sleep(50 * time.Millisecond)
+			testenv.WaitHTTP(b, base+"/", nil)
+			resp, err := http.Post(base+"/notes", "application/json", strings.NewReader(`{"content":"hello","attachment":null}`))
+			if err != nil {
+				b.Fatal(err)
 			}
+			var n struct{ NoteID string }
+			json.NewDecoder(resp.Body).Decode(&n)
+			resp.Body.Close()
+			path := "/notes/" + n.NoteID
 			const clients = 32
 			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
 			latencies := make([]time.Duration, 0, b.N)

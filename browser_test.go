@@ -12,40 +12,24 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/chromedp/chromedp"
 
+	"github.com/scratch-notes/notes-api/attachments"
 	"github.com/scratch-notes/notes-api/gateway"
 	"github.com/scratch-notes/notes-api/internal/apitest"
+	"github.com/scratch-notes/notes-api/internal/awstest"
+	"github.com/scratch-notes/notes-api/internal/browsertest"
+	"github.com/scratch-notes/notes-api/internal/storetest"
 	"github.com/scratch-notes/notes-api/internal/testenv"
 	"github.com/scratch-notes/notes-api/routes"
 	"github.com/scratch-notes/notes-api/store"
 )
 
-// newBrowser starts headless Chromium with a fresh profile and returns a
-// context for one tab in it.
-func newBrowser(t *testing.T) context.Context {
-	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(testenv.Chromium(t)),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelTab := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancelTab(); cancelAlloc() })
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return ctx
-}
+// CORS in Chromium: a page on one origin calls the API on another through
+// each front door (the local server, sam local, API Gateway deployed), and
+// uploads files straight to the bucket.
 
 // pageJS is the frontend: call() does what a SigV4-signing frontend's
 // fetch does, and reports what the page could read.
@@ -164,13 +148,13 @@ func (l *requestLog) count(method string) int {
 }
 
 // failOnBoom makes reading the note "boom" panic: the injected failure.
-type failOnBoom struct{ routes.NoteStore }
-
-func (f failOnBoom) Get(ctx context.Context, userID, noteID string) (store.Note, error) {
-	if noteID == "boom" {
-		panic("injected failure")
-	}
-	return f.NoteStore.Get(ctx, userID, noteID)
+func failOnBoom(notes routes.NoteStore) routes.NoteStore {
+	return storetest.Faulty{NoteStore: notes, GetFn: func(ctx context.Context, userID, noteID string) (store.Note, error) {
+		if noteID == "boom" {
+			panic("injected failure")
+		}
+		return notes.Get(ctx, userID, noteID)
+	}}
 }
 
 // apiServer is the API on its own origin through one front door, with the
@@ -192,7 +176,7 @@ const browserIdentity = "us-east-1:browser-user"
 func startAPI(t *testing.T, frontDoor string, env map[string]string) apiServer {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
-	notes := openTestStore(t)
+	notes := storetest.Bolt(t)
 	lambda := func(extra map[string]string) apitest.Invoker {
 		lambdaEnv := map[string]string{"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001"}
 		for k, v := range env {
@@ -201,28 +185,20 @@ func startAPI(t *testing.T, frontDoor string, env map[string]string) apiServer {
 		for k, v := range extra {
 			lambdaEnv[k] = v
 		}
-		handler, err := newHandler(testConfig(t, lambdaEnv), failOnBoom{notes}, nil, nil, log)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return gateway.New(handler, log)
+		return gateway.New(testHandler(t, lambdaEnv, failOnBoom(notes), nil), log)
 	}
 	var h http.Handler
 	switch frontDoor {
 	case "local":
-		handler, err := newHandler(testConfig(t, env), failOnBoom{notes}, nil, nil, log)
-		if err != nil {
-			t.Fatal(err)
-		}
-		h = handler
+		h = testHandler(t, env, failOnBoom(notes), nil)
 	case "sam local":
-		h = newSAMLocalAPI(t, lambda(map[string]string{"AWS_SAM_LOCAL": "true"}))
+		h = awstest.NewSAMLocal(t, lambda(map[string]string{"AWS_SAM_LOCAL": "true"}))
 	case "deployed":
 		origins := env["CORS_ALLOWED_ORIGINS"]
 		if origins == "" {
 			origins = "*"
 		}
-		h = newDeployedAPI(t, lambda(nil), origins, browserIdentity)
+		h = awstest.NewDeployed(t, lambda(nil), origins, browserIdentity)
 	default:
 		t.Fatalf("no front door %q", frontDoor)
 	}
@@ -244,7 +220,7 @@ type browserCall struct {
 }
 
 func TestBrowserAllowedOrigin(t *testing.T) {
-	ctx := newBrowser(t)
+	ctx := browsertest.New(t)
 	for _, door := range frontDoors {
 		t.Run(door, func(t *testing.T) {
 			api := startAPI(t, door, nil)
@@ -254,7 +230,7 @@ func TestBrowserAllowedOrigin(t *testing.T) {
 			if !r.OK || r.Status != 201 {
 				t.Fatalf("create = %+v", r)
 			}
-			var n note
+			var n apitest.Note
 			json.Unmarshal(r.JSON, &n)
 			if r.Location == nil || *r.Location != "/notes/"+n.NoteID || r.RequestID == nil || *r.RequestID == "" {
 				t.Fatalf("the page cannot read Location or X-Request-Id: %+v", r)
@@ -317,7 +293,7 @@ func TestBrowserAllowedOrigin(t *testing.T) {
 }
 
 func TestBrowserDisallowedOrigin(t *testing.T) {
-	ctx := newBrowser(t)
+	ctx := browsertest.New(t)
 	env := map[string]string{"CORS_ALLOWED_ORIGINS": "https://app.example.com"}
 	for _, door := range frontDoors {
 		t.Run(door, func(t *testing.T) {
@@ -342,20 +318,21 @@ func TestBrowserDisallowedOrigin(t *testing.T) {
 			if got, opts := len(api.log.got), api.log.count("OPTIONS"); got != opts || opts == 0 {
 				t.Fatalf("server received %v; want preflights only", api.log.got)
 			}
-			page, err := api.notes.List(context.Background(), "local-user", 10, "")
-			if err != nil || len(page.Notes) != 0 {
-				t.Fatalf("store holds %d notes, want none", len(page.Notes))
-			}
-			page, _ = api.notes.List(context.Background(), browserIdentity, 10, "")
-			if len(page.Notes) != 0 {
-				t.Fatalf("store holds %d notes, want none", len(page.Notes))
+			for _, user := range []string{"local-user", browserIdentity} {
+				page, err := api.notes.List(context.Background(), user, 10, "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(page.Notes) != 0 {
+					t.Fatalf("store holds %d notes of %s, want none", len(page.Notes), user)
+				}
 			}
 		})
 	}
 }
 
 func TestBrowserCredentials(t *testing.T) {
-	ctx := newBrowser(t)
+	ctx := browsertest.New(t)
 	for _, door := range frontDoors {
 		t.Run(door, func(t *testing.T) {
 			// The default policy (any origin, no credentials) serves the page
@@ -389,13 +366,13 @@ func TestBrowserCredentials(t *testing.T) {
 }
 
 func TestBrowserPreflightCache(t *testing.T) {
-	ctx := newBrowser(t)
+	ctx := browsertest.New(t)
 	for _, door := range frontDoors {
 		t.Run(door, func(t *testing.T) {
 			api := startAPI(t, door, map[string]string{"CORS_MAX_AGE": "600"})
 			p := openPage(t, ctx, api.url)
 			r := p.call(t, "POST", "/notes", map[string]any{"content": "x"}, nil)
-			var n note
+			var n apitest.Note
 			json.Unmarshal(r.JSON, &n)
 			before := api.log.count("OPTIONS")
 			for i := 0; i < 2; i++ {
@@ -411,4 +388,124 @@ func TestBrowserPreflightCache(t *testing.T) {
 			}
 		})
 	}
+}
+
+// uploadJS is what a frontend does with a file: ask the API for an upload
+// URL, PUT the file there, save a note that names it, and read it back
+// through a download URL. It reports the step it got to.
+const uploadJS = `
+window.upload = async function (text) {
+  const step = {};
+  try {
+    const file = new File([text], "hello.txt", { type: "text/plain" });
+    const up = await (await fetch(API + "/attachments", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ fileName: file.name, contentType: file.type, size: file.size }) })).json();
+    step.presigned = !!up.uploadUrl;
+    const put = await fetch(up.uploadUrl, { method: up.method, headers: up.headers, body: file });
+    step.uploaded = put.status;
+    const note = await (await fetch(API + "/notes", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ content: "with a file", attachment: up.key }) })).json();
+    const down = await (await fetch(API + "/notes/" + note.noteId + "/attachment")).json();
+    const got = await fetch(down.url);
+    step.downloaded = await got.text();
+  } catch (e) {
+    step.error = e.name;
+  }
+  return step;
+};
+`
+
+type uploadSteps struct {
+	Presigned  bool   `json:"presigned"`
+	Uploaded   int    `json:"uploaded"`
+	Downloaded string `json:"downloaded"`
+	Error      string `json:"error"`
+}
+
+// TestBrowserUpload: in Chromium, a page on another origin uploads a file
+// with fetch straight to the bucket with the API's presigned URL, saves a
+// note that names it and downloads it, against a server that enforces
+// bucket CORS rules (versitygw) set as template.yaml sets them, and
+// against the local server's own endpoint. From an origin the bucket's
+// rule does not allow, the upload fails as the browser enforces it.
+func TestBrowserUpload(t *testing.T) {
+	ctx := browsertest.New(t)
+	// The page, and its origin, first: the bucket's rule names it.
+	site := &pageSite{}
+	page := httptest.NewServer(site)
+	t.Cleanup(page.Close)
+	pageOrigin := page.URL
+
+	d := awstest.LoadTemplate(t)
+	rule := d.Must(t, "Resources", "AttachmentsBucket", "Properties", "CorsConfiguration", "CorsRules", "0")
+	templateRule := func(origin string) testenv.CORSRule {
+		return testenv.CORSRule{AllowedOrigins: []string{origin}, AllowedMethods: awstest.Scalars(awstest.At(rule, "AllowedMethods")),
+			AllowedHeaders: awstest.Scalars(awstest.At(rule, "AllowedHeaders")), ExposedHeaders: awstest.Scalars(awstest.At(rule, "ExposedHeaders")), MaxAge: 3000}
+	}
+	s3Files := func(bucket string) routes.Files {
+		f, err := attachments.NewS3(aws.Config{Region: "us-east-1",
+			Credentials: credentials.StaticCredentialsProvider{Value: testenv.S3Credentials()}}, bucket, testenv.S3(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	serve := func(files routes.Files) string {
+		srv := httptest.NewServer(testHandler(t, nil, storetest.Bolt(t), files))
+		t.Cleanup(srv.Close)
+		return srv.URL
+	}
+	localAPI := startBinary(t, "CORS_ALLOWED_ORIGINS="+pageOrigin).URL
+
+	for _, tc := range []struct {
+		name    string
+		api     string
+		allowed bool
+	}{
+		{"bucket allowing the page", serve(s3Files(testenv.S3Bucket(t, templateRule(pageOrigin)))), true},
+		{"bucket allowing another origin", serve(s3Files(testenv.S3Bucket(t, templateRule("https://app.example.com")))), false},
+		{"the local server's endpoint", localAPI, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			site.set(tc.api, uploadJS)
+			if err := chromedp.Do(ctx, chromedp.Navigate(pageOrigin)); err != nil {
+				t.Fatal(err)
+			}
+			c, cancel := context.WithTimeout(ctx, 20*time.Second)
+			defer cancel()
+			got, err := chromedp.Run(c, chromedp.Evaluate[uploadSteps](`upload("hello, bucket")`, chromedp.EvalAwaitPromise))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !got.Presigned {
+				t.Fatalf("the API gave no upload URL: %+v", got)
+			}
+			if tc.allowed && (got.Uploaded != 200 || got.Downloaded != "hello, bucket" || got.Error != "") {
+				t.Fatalf("the page saw %+v, want the file uploaded and read back", got)
+			}
+			if !tc.allowed && (got.Error != "TypeError" || got.Uploaded != 0) {
+				t.Fatalf("the page saw %+v, want the browser to refuse the upload", got)
+			}
+		})
+	}
+}
+
+// pageSite serves a page whose script is js, calling the API at api; the
+// API can change between navigations, the origin stays.
+type pageSite struct {
+	mu      sync.Mutex
+	api, js string
+}
+
+func (p *pageSite) set(api, js string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.api, p.js = api, js
+}
+
+func (p *pageSite) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	fmt.Fprintf(w, "<!doctype html><title>Scratch</title><link rel=icon href=data:,><script>window.API = %q;%s</script>", p.api, p.js)
 }

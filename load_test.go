@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,9 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/scratch-notes/notes-api/internal/storetest"
 	"github.com/scratch-notes/notes-api/internal/testenv"
-	"github.com/scratch-notes/notes-api/store"
 )
 
 // loadSize is how hard TestLoad pushes: NOTES_LOAD_CLIENTS clients
@@ -49,18 +47,13 @@ func TestLoad(t *testing.T) {
 	}{
 		{"bolt", func(*testing.T) []string { return nil }},
 		{"dynamo", func(t *testing.T) []string {
-			client := testenv.DynamoClient(t, 3)
-			table := fmt.Sprintf("notes-load-%d", time.Now().UnixNano())
-			if err := store.CreateTable(context.Background(), client, table); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: &table}) })
+			table := storetest.Table(t, testenv.DynamoClient(t, 3))
 			return []string{"NOTES_TABLE=" + table, "AWS_REGION=us-east-1", "AWS_ENDPOINT_URL_DYNAMODB=" + testenv.DynamoDB(t),
 				"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null"}
 		}},
 	} {
 		t.Run(st.name, func(t *testing.T) {
-			base, _ := startBinary(t, st.env(t)...)
+			base := startBinary(t, st.env(t)...).URL
 			r := runLoad(t, base, clients, requests)
 			t.Logf("%s: %d clients, %d requests, %d errors (5xx or failed), %d lost writes, p50 %v, p99 %v, %.0f requests/s",
 				st.name, clients, r.requests, r.errors, r.lost, r.p50, r.p99, r.rate)

@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -24,8 +23,6 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	bolt "go.etcd.io/bbolt"
-	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/scratch-notes/notes-api/attachments"
 	"github.com/scratch-notes/notes-api/billing"
@@ -91,10 +88,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 			name = "AWS_ENDPOINT_URL"
 			*e.dst = getenv(name)
 		}
-		if *e.dst != "" {
-			if u, err := url.Parse(*e.dst); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				return c, fmt.Errorf("%s=%q: want an http(s) URL", name, *e.dst)
-			}
+		if err := checkURL(name, *e.dst); err != nil {
+			return c, err
 		}
 	}
 	var err error
@@ -123,13 +118,16 @@ func loadConfig(getenv func(string) string) (config, error) {
 			c.cors.AllowedOrigins = append(c.cors.AllowedOrigins, o)
 		}
 	}
+	if err := c.cors.Validate(); errors.Is(err, routes.ErrCredentialsWithWildcard) {
+		return c, fmt.Errorf("CORS_ALLOW_CREDENTIALS=true with CORS_ALLOWED_ORIGINS=%q: %w", strings.Join(c.cors.AllowedOrigins, ","), err)
+	} else if err != nil {
+		return c, fmt.Errorf("CORS_ALLOWED_ORIGINS: %w", err)
+	}
 	if c.stripeKey != "" && c.stripeARN != "" {
 		return c, errors.New("STRIPE_SECRET_KEY and STRIPE_SECRET_ARN are both set: set the key for local use, or the secret's ARN, not both")
 	}
-	if c.stripeBase != "" {
-		if u, err := url.Parse(c.stripeBase); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return c, fmt.Errorf("STRIPE_API_BASE=%q: want an http(s) URL such as http://127.0.0.1:12111", c.stripeBase)
-		}
+	if err := checkURL("STRIPE_API_BASE", c.stripeBase); err != nil {
+		return c, err
 	}
 	if c.notesDB == "" {
 		c.notesDB = "notes.db"
@@ -138,6 +136,18 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 	}
 	return c, nil
+}
+
+// checkURL refuses a value of the variable name that is set but is not an
+// http(s) URL with a host.
+func checkURL(name, v string) error {
+	if v == "" {
+		return nil
+	}
+	if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%s=%q: want an http(s) URL such as http://127.0.0.1:8000", name, v)
+	}
+	return nil
 }
 
 func parseBool(getenv func(string) string, name string, def bool) (bool, error) {
@@ -152,38 +162,16 @@ func parseBool(getenv func(string) string, name string, def bool) (bool, error) 
 	return b, nil
 }
 
-// openBolt opens the embedded store's file, failing fast, with a message
-// that says what to do, when another process holds it, when it cannot be
-// created, or when it is not a notes database of this version; a file
-// that is refused is never written to.
-func openBolt(path string) (*bolt.DB, *store.Bolt, error) {
-	if err := store.CheckBoltFile(path); err != nil {
-		return nil, nil, boltError(path, err)
-	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
-	if errors.Is(err, bolterrors.ErrTimeout) {
-		return nil, nil, fmt.Errorf("NOTES_DB=%s is in use by another process (is another notes-api running?)", path)
-	}
-	if errors.Is(err, fs.ErrPermission) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.EROFS) {
-		return nil, nil, fmt.Errorf("NOTES_DB=%s cannot be opened or created (%v): set NOTES_DB to a file in a directory you can write", path, err)
-	}
-	if err != nil {
-		return nil, nil, boltError(path, err)
-	}
-	s, err := store.NewBolt(db)
-	if err != nil {
-		db.Close()
-		return nil, nil, boltError(path, err)
-	}
-	return db, s, nil
-}
-
 // boltError says what a refused NOTES_DB is and what to do about it.
 func boltError(path string, err error) error {
 	switch {
-	case errors.Is(err, store.ErrFormat) || errors.Is(err, bolterrors.ErrVersionMismatch):
+	case errors.Is(err, store.ErrLocked):
+		return fmt.Errorf("NOTES_DB=%s is in use by another process (is another notes-api running?)", path)
+	case errors.Is(err, store.ErrUnwritable):
+		return fmt.Errorf("NOTES_DB=%s cannot be opened or created (%v): set NOTES_DB to a file in a directory you can write", path, err)
+	case errors.Is(err, store.ErrFormat):
 		return fmt.Errorf("NOTES_DB=%s was written by a newer version (%v): run that version, or set NOTES_DB to another file; it was not changed", path, err)
-	case errors.Is(err, store.ErrNotNotes) || errors.Is(err, bolterrors.ErrInvalid) || errors.Is(err, bolterrors.ErrChecksum):
+	case errors.Is(err, store.ErrNotNotes):
 		return fmt.Errorf("NOTES_DB=%s is not a notes database (%v): move it away or set NOTES_DB to another file; it was not changed", path, err)
 	}
 	return fmt.Errorf("NOTES_DB=%s: %w", path, err)
@@ -195,20 +183,20 @@ func boltError(path string, err error) error {
 func newBiller(c config, awsCfg func() (aws.Config, error)) routes.Biller {
 	switch {
 	case c.stripeKey != "":
-		return billing.NewStripe(billing.NewClient(c.stripeKey, c.stripeBase), billing.ChargeTimeout)
+		return billing.New(billing.Config{Key: billing.StaticKey(c.stripeKey), APIBase: c.stripeBase})
 	case c.stripeARN != "":
 		key := func(ctx context.Context) (string, error) {
 			cfg, err := awsCfg()
 			if err != nil {
 				return "", fmt.Errorf("STRIPE_SECRET_ARN: %w: %w", err, billing.ErrNoKey)
 			}
-			key, err := secrets.New(cfg, c.secretsEndpoint).String(ctx, c.stripeARN)
+			key, err := secrets.New(cfg, c.secretsEndpoint).SecretString(ctx, c.stripeARN)
 			if errors.Is(err, secrets.ErrUnavailable) {
 				return "", fmt.Errorf("%w: %w", err, billing.ErrNoKey)
 			}
 			return key, err
 		}
-		return billing.NewStripeWithKey(key, c.stripeBase, billing.ChargeTimeout)
+		return billing.New(billing.Config{Key: key, APIBase: c.stripeBase})
 	}
 	return nil
 }
@@ -220,23 +208,16 @@ func newHandler(c config, notes routes.NoteStore, files routes.Files, awsCfg fun
 		mode = routes.IdentityDeployed
 	}
 	h, err := routes.New(routes.Config{
-		Notes:       notes,
-		Billing:     newBiller(c, awsCfg),
-		Files:       files,
-		Logger:      log,
-		CORS:        c.cors,
-		Identity:    mode,
-		DevIdentity: c.devIdentity,
+		Notes:          notes,
+		Billing:        newBiller(c, awsCfg),
+		Files:          files,
+		Logger:         log,
+		CORS:           c.cors,
+		Identity:       mode,
+		DevIdentity:    c.devIdentity,
+		MaxAnswerBytes: gateway.MaxResponseBytes,
 	})
-	return h, corsError(c, err)
-}
-
-// corsError names the variables of a CORS policy routes refused.
-func corsError(c config, err error) error {
-	if errors.Is(err, routes.ErrCredentialsWithWildcard) {
-		return fmt.Errorf("CORS_ALLOW_CREDENTIALS=true with CORS_ALLOWED_ORIGINS=%q: %w", strings.Join(c.cors.AllowedOrigins, ","), err)
-	}
-	return err
+	return h, err
 }
 
 // openStore returns the DynamoDB store when NOTES_TABLE is set, else the
@@ -244,11 +225,11 @@ func corsError(c config, err error) error {
 // needs it.
 func openStore(c config, awsCfg func() (aws.Config, error)) (routes.NoteStore, func() error, error) {
 	if c.notesTable == "" {
-		db, s, err := openBolt(c.notesDB)
+		s, err := store.OpenBolt(c.notesDB)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, boltError(c.notesDB, err)
 		}
-		return s, db.Close, nil
+		return s, s.Close, nil
 	}
 	cfg, err := awsCfg()
 	if err != nil {
@@ -329,6 +310,19 @@ const (
 	maxHeaderBytes    = 64 << 10
 )
 
+// newServer is a local server of h with those limits: the API's, and the
+// local attachments endpoint's.
+func newServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+}
+
 // serve runs the local HTTP server until SIGINT or SIGTERM, then lets the
 // requests in flight finish.
 func serve(port int, h http.Handler, log *slog.Logger) error {
@@ -338,14 +332,7 @@ func serve(port int, h http.Handler, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("PORT=%d: %w", port, err)
 	}
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: readHeaderTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-	}
+	srv := newServer(h)
 	log.Info("listening", "addr", "http://"+ln.Addr().String())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

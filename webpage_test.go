@@ -1,81 +1,42 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"image/png"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
+
+	"github.com/scratch-notes/notes-api/internal/apitest"
+	"github.com/scratch-notes/notes-api/internal/browsertest"
 )
 
-// pageTrouble collects what must not happen on the page: console errors,
-// uncaught exceptions, failed requests and error answers, except those
-// the test provokes on purpose.
-type pageTrouble struct {
-	mu       sync.Mutex
-	problems []string
-	expected func(url string, status int64) bool
-}
+// webUser is the dev identity the page's API runs as.
+const webUser = "web-user"
 
-func (p *pageTrouble) add(format string, args ...any) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.problems = append(p.problems, fmt.Sprintf(format, args...))
-}
-
-func (p *pageTrouble) listen(t *testing.T, ctx context.Context) {
-	err := chromedp.Listen(ctx, func(ev any) {
-		switch ev := ev.(type) {
-		case *runtime.EventExceptionThrown:
-			p.add("exception: %s", ev.ExceptionDetails.Text)
-		case *runtime.EventConsoleAPICalled:
-			if ev.Type == runtime.ConsoleAPICalledTypeError || ev.Type == runtime.ConsoleAPICalledTypeWarning {
-				p.add("console.%s", ev.Type)
-			}
-		case *log.EventEntryAdded:
-			if ev.Entry.Level == log.EntryLevelError && !p.expectedURL(ev.Entry.URL) {
-				p.add("console error: %s (%s)", ev.Entry.Text, ev.Entry.URL)
-			}
-		case *network.EventResponseReceived:
-			if ev.Response.Status >= 400 && !p.expected(ev.Response.URL, ev.Response.Status) {
-				p.add("%d from %s", ev.Response.Status, ev.Response.URL)
-			}
-		case *network.EventLoadingFailed:
-			if !ev.Canceled {
-				p.add("request failed: %s", ev.ErrorText)
-			}
-		}
-	})
+// countNotes is how many notes the API holds for the dev identity.
+func countNotes(t *testing.T, api string) int {
+	t.Helper()
+	resp, err := http.Get(api + "/notes")
 	if err != nil {
 		t.Fatal(err)
 	}
-}
-
-func (p *pageTrouble) expectedURL(url string) bool { return p.expected(url, 400) }
-
-func (p *pageTrouble) check(t *testing.T) {
-	t.Helper()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.problems) > 0 {
-		t.Fatalf("the page had trouble:\n%s", strings.Join(p.problems, "\n"))
+	defer resp.Body.Close()
+	var notes []apitest.Note
+	if err := json.NewDecoder(resp.Body).Decode(&notes); err != nil {
+		t.Fatal(err)
 	}
+	return len(notes)
 }
 
 // TestWebPage uses the page of web/ the way a person would, in Chromium,
@@ -87,15 +48,15 @@ func (p *pageTrouble) check(t *testing.T) {
 // the one refused upload it provokes. With NOTES_UPDATE_SCREENSHOT=1 it
 // keeps its screenshot as web/screenshot.png, the README's.
 func TestWebPage(t *testing.T) {
-	ctx := newBrowser(t)
+	ctx := browsertest.New(t)
 	web := httptest.NewServer(http.FileServer(http.Dir("web")))
 	t.Cleanup(web.Close)
-	api, _ := startBinary(t, "CORS_ALLOWED_ORIGINS="+web.URL)
+	api := startBinary(t, "CORS_ALLOWED_ORIGINS="+web.URL, "DEV_IDENTITY_ID="+webUser).URL
 
-	trouble := &pageTrouble{expected: func(url string, status int64) bool {
+	trouble := &browsertest.Trouble{Expected: func(url string, status int64) bool {
 		return status == 400 && url == api+"/attachments"
 	}}
-	trouble.listen(t, ctx)
+	trouble.Listen(t, ctx)
 
 	dir := t.TempDir()
 	small := filepath.Join(dir, "hello.txt")
@@ -130,8 +91,24 @@ func TestWebPage(t *testing.T) {
 		t.Fatalf("the page calls %q, want %q", got, api)
 	}
 
-	run("write a note", chromedp.SendKeys(chromedp.CSS("#content"), "My first note"), chromedp.Click(chromedp.CSS("#save")))
+	downloads := t.TempDir()
+	run("let the page download", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+			Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: downloads})
+		return err
+	}))
+
+	// Two clicks on Save make one save: the button waits for the first.
+	run("write a note", chromedp.SendKeys(chromedp.CSS("#content"), "My first note"),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector("#save").click(); document.querySelector("#save").click()`))
 	waitText("see it listed", "#notes", "My first note")
+	waitText("read that it saved", "#status", "Saved")
+	if n := countNotes(t, api); n != 1 {
+		t.Fatalf("a double click on Save made %d notes, want 1", n)
+	}
+	if got := textOf("#who"); got != webUser {
+		t.Fatalf("the page says it is %q, the API used %q", got, webUser)
+	}
 
 	run("edit it", chromedp.Click(chromedp.CSS("#notes li .edit")), chromedp.SetValue(chromedp.CSS("#content"), "My edited note"),
 		chromedp.Click(chromedp.CSS("#save")))
@@ -143,8 +120,26 @@ func TestWebPage(t *testing.T) {
 	run("attach a file", chromedp.Click(chromedp.CSS("#notes li .edit")),
 		chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{small}), chromedp.Click(chromedp.CSS("#save")))
 	waitText("see the file", "#notes li .file", "hello.txt")
+	// The page lets go of the file it hands the browser only once the
+	// browser has it: a spy records every revokeObjectURL.
+	run("spy on revokeObjectURL", chromedp.Evaluate[chromedp.Void](`window.revoked = 0;
+		const revoke = URL.revokeObjectURL; URL.revokeObjectURL = (u) => { window.revoked++; revoke(u); }`))
 	run("download it", chromedp.Click(chromedp.CSS("#notes li .download")))
 	waitText("read that it downloaded", "#status", "Downloaded hello.txt (17 bytes)")
+	// And the browser saved it: the page did not revoke the file before
+	// the browser started on it.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		b, err := os.ReadFile(filepath.Join(downloads, "hello.txt"))
+		if err == nil && string(b) == "hello from a file" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the browser saved no hello.txt: %q, %v", b, err)
+		}
+	}
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int]("window.revoked")); err != nil || n != 0 {
+		t.Fatalf("the page revoked the file's URL %d times by the time the browser saved it (%v), want none", n, err)
+	}
 
 	run("attach a file too large", chromedp.Click(chromedp.CSS("#notes li .edit")),
 		chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{big}), chromedp.Click(chromedp.CSS("#save")))
@@ -176,62 +171,28 @@ func TestWebPage(t *testing.T) {
 	if len(items) != 0 {
 		t.Fatalf("%d notes still listed", len(items))
 	}
-	trouble.check(t)
-}
 
-// TestDemo runs what `make demo` runs: the page on one origin, the API on
-// another that allows it, both URLs printed.
-func TestDemo(t *testing.T) {
-	apiPort, webPort := freePort(t), freePort(t)
-	demo := filepath.Join(t.TempDir(), "demo")
-	if out, err := exec.Command("go", "build", "-o", demo, "./scripts/demo").CombinedOutput(); err != nil {
-		t.Fatalf("build the demo: %v\n%s", err, out)
-	}
-	cmd := exec.Command(demo, "-api", binary(t),
-		"-api-port", strconv.Itoa(apiPort), "-web-port", strconv.Itoa(webPort))
-	cmd.Env = append(os.Environ(), "NOTES_DB="+filepath.Join(t.TempDir(), "notes.db"))
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = io.Discard
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() })
-	page := fmt.Sprintf("http://127.0.0.1:%d", webPort)
-	api := fmt.Sprintf("http://127.0.0.1:%d", apiPort)
-	printed, _ := bufio.NewReader(out).ReadString('\n')
-	if !strings.Contains(printed, page+"/?api="+api) {
-		t.Fatalf("demo printed %q, want the page's URL", printed)
-	}
-	for i := 0; ; i++ {
-		resp, err := http.Get(api + "/")
-		if err == nil {
-			resp.Body.Close()
-			break
+	// More notes than a page: the list shows the newest and follows
+	// X-Next-Cursor with More.
+	for i := range 25 {
+		resp, err := http.Post(api+"/notes", "application/json", strings.NewReader(fmt.Sprintf(`{"content":"note %02d"}`, i)))
+		if err != nil {
+			t.Fatal(err)
 		}
-		if i == 100 {
-			t.Fatal("the API never answered")
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("create = %d", resp.StatusCode)
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
-	resp, err := http.Get(page + "/")
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("the page: %v", err)
+	listed := func(n int) string {
+		return fmt.Sprintf(`document.querySelectorAll("#notes li").length === %d`, n)
 	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(body), `<script type="module" src="app.js">`) {
-		t.Fatal("the page is not web/index.html")
+	run("see a page", chromedp.Reload(), chromedp.Poll[chromedp.Void](listed(20), chromedp.WithPollingTimeout(10*time.Second)),
+		chromedp.WaitVisible(chromedp.CSS("#more")))
+	if first := textOf("#notes li .content"); first != "note 24" {
+		t.Fatalf("the first note listed is %q, want the newest", first)
 	}
-	req, _ := http.NewRequest("OPTIONS", api+"/notes", nil)
-	req.Header.Set("Origin", page)
-	req.Header.Set("Access-Control-Request-Method", "POST")
-	req.Header.Set("Access-Control-Request-Headers", "content-type")
-	resp, err = http.DefaultClient.Do(req)
-	if err != nil || resp.Header.Get("Access-Control-Allow-Origin") != page {
-		t.Fatalf("the API does not allow the page's origin: %v %v", err, resp.Header)
-	}
-	resp.Body.Close()
+	run("see the rest", chromedp.Click(chromedp.CSS("#more")), chromedp.Poll[chromedp.Void](listed(25), chromedp.WithPollingTimeout(10*time.Second)),
+		chromedp.WaitNotVisible(chromedp.CSS("#more")))
+	trouble.Check(t)
 }

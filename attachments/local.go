@@ -4,12 +4,15 @@ package attachments
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/subtle"
 	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -20,6 +23,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 )
 
 // maxLocalObject bounds one stored file: the API never signs more than
@@ -310,4 +314,73 @@ func (l *Local) unsignedCopy(r *http.Request, signed []string) (*http.Request, e
 		}
 	}
 	return c, nil
+}
+
+// localBucket names the local endpoint's one bucket.
+const localBucket = "attachments"
+
+// LocalConfig is how StartLocal serves files.
+type LocalConfig struct {
+	// Dir is where the files are kept.
+	Dir string
+	// Wrap puts a CORS policy around the endpoint (the API's, as
+	// routes.CORS.Files makes it): browsers upload and download directly.
+	Wrap func(http.Handler) (http.Handler, error)
+	// Server returns the server that serves the endpoint, with the limits
+	// and timeouts of the API's own.
+	Server func(http.Handler) *http.Server
+	// Log is told when the endpoint stops serving for a reason of its own.
+	Log *slog.Logger
+}
+
+// Endpoint is a Local endpoint served on a free loopback port, and the
+// files that presign for it with a credential made for this process.
+type Endpoint struct {
+	URL   string
+	Files *S3
+
+	srv     *http.Server
+	stopped chan error
+}
+
+// StartLocal serves a Local endpoint on 127.0.0.1 until Close.
+func StartLocal(cfg LocalConfig) (*Endpoint, error) {
+	creds := aws.Credentials{AccessKeyID: "local", SecretAccessKey: rand.Text()}
+	local, err := NewLocal(localBucket, cfg.Dir, creds)
+	if err != nil {
+		return nil, err
+	}
+	h, err := cfg.Wrap(local)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("attachments endpoint: %w", err)
+	}
+	e := &Endpoint{URL: "http://" + ln.Addr().String(), srv: cfg.Server(h), stopped: make(chan error, 1)}
+	e.Files, err = NewS3(aws.Config{Region: "us-east-1", Credentials: credentials.StaticCredentialsProvider{Value: creds}},
+		localBucket, e.URL)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	go func() {
+		err := e.srv.Serve(ln)
+		if !errors.Is(err, http.ErrServerClosed) && cfg.Log != nil {
+			cfg.Log.Error("attachments endpoint stopped", "endpoint", e.URL, "error", err.Error())
+		}
+		e.stopped <- err
+	}()
+	return e, nil
+}
+
+// Close stops the endpoint. It returns why the endpoint had stopped
+// serving before, if it had.
+func (e *Endpoint) Close() error {
+	err := e.srv.Close()
+	if serr := <-e.stopped; !errors.Is(serr, http.ErrServerClosed) {
+		return fmt.Errorf("attachments endpoint: %w", serr)
+	}
+	return err
 }

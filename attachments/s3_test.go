@@ -156,5 +156,5 @@ func testRoundTrip(t *testing.T, o objectServer) {
 // which make test starts), the way it holds the local endpoint.
 func TestS3(t *testing.T) {
 	endpoint := testenv.S3(t)
-	testRoundTrip(t, objectServer{endpoint: endpoint, bucket: testenv.S3Bucket(t), creds: testenv.S3Credentials})
+	testRoundTrip(t, objectServer{endpoint: endpoint, bucket: testenv.S3Bucket(t), creds: testenv.S3Credentials()})
 }

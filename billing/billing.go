@@ -68,17 +68,17 @@ type Error struct {
 func (e *Error) Error() string { return fmt.Sprintf("stripe charge: %s: %v", e.Message, e.err) }
 func (e *Error) Unwrap() error { return e.err }
 
-// ChargeTimeout is how long one charge may take, Stripe's own retries
+// chargeTimeout is how long one charge may take, Stripe's own retries
 // included: API Gateway gives up at 29 s, and an answer the client never
 // reads must not be a charge it does not know about.
-const ChargeTimeout = 20 * time.Second
+const chargeTimeout = 20 * time.Second
 
-// NewClient returns a Stripe client for key with stripe-go's retries (two,
+// newClient returns a Stripe client for key with stripe-go's retries (two,
 // each with the same idempotency key) and its logging off. apiBase is
 // Stripe's own API when empty (stripe-mock in tests).
-func NewClient(key, apiBase string) *stripe.Client {
+func newClient(key, apiBase string) *stripe.Client {
 	bc := &stripe.BackendConfig{
-		HTTPClient:    &http.Client{Timeout: ChargeTimeout},
+		HTTPClient:    &http.Client{Timeout: chargeTimeout},
 		LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelNull},
 	}
 	if apiBase != "" {
@@ -87,31 +87,44 @@ func NewClient(key, apiBase string) *stripe.Client {
 	return stripe.NewClient(key, stripe.WithBackends(stripe.NewBackendsWithConfig(bc)))
 }
 
-// Stripe charges cards with the Charges API, the one the original
-// frontend's card tokens (tok_...) were made for.
+// Config is how New reaches Stripe.
+type Config struct {
+	// Key returns the Stripe secret key. It is called at the first call
+	// to Stripe, never before, and its key kept; a failed read is tried
+	// again at the next call, and counts against that call's Timeout. An
+	// error that wraps ErrNoKey means billing is unavailable until its
+	// configuration is fixed; any other is taken for a passing failure.
+	Key func(context.Context) (string, error)
+	// APIBase is Stripe's API when empty (stripe-mock in tests).
+	APIBase string
+	// Timeout bounds one call, Stripe's retries included: chargeTimeout
+	// when zero.
+	Timeout time.Duration
+}
+
+// Stripe takes payments through Stripe: charges of the original
+// frontend's card tokens (tok_...) with the Charges API.
 type Stripe struct {
 	timeout time.Duration
-
-	// key fetches the Stripe key at the first charge (nil when client was
-	// ready from the start); the client is built from it and kept.
 	key     func(context.Context) (string, error)
 	apiBase string
-	mu      sync.Mutex
-	client  *stripe.Client
+
+	mu     sync.Mutex
+	client *stripe.Client // made from the key once it is read
 }
 
-// NewStripe returns a biller on a ready Stripe client that gives a charge
-// up after timeout (ChargeTimeout deployed), retries included.
-func NewStripe(client *stripe.Client, timeout time.Duration) *Stripe {
-	return &Stripe{client: client, timeout: timeout}
+// StaticKey is a Config.Key for a key known from the start
+// (STRIPE_SECRET_KEY).
+func StaticKey(key string) func(context.Context) (string, error) {
+	return func(context.Context) (string, error) { return key, nil }
 }
 
-// NewStripeWithKey returns a biller whose key comes from key (a secret
-// store), read at the first charge, not before, and kept once read; a
-// failed read is tried again at the next charge. The read counts against
-// the charge's timeout. apiBase is as for NewClient.
-func NewStripeWithKey(key func(context.Context) (string, error), apiBase string, timeout time.Duration) *Stripe {
-	return &Stripe{key: key, apiBase: apiBase, timeout: timeout}
+// New returns the biller cfg describes.
+func New(cfg Config) *Stripe {
+	if cfg.Timeout == 0 {
+		cfg.Timeout = chargeTimeout
+	}
+	return &Stripe{key: cfg.Key, apiBase: cfg.APIBase, timeout: cfg.Timeout}
 }
 
 // ErrNoKey wraps a key that could not be read because it does not exist,
@@ -138,7 +151,7 @@ func (s *Stripe) stripeClient(ctx context.Context) (*stripe.Client, error) {
 	case err != nil:
 		return nil, &Error{Kind: Upstream, Message: upstreamMessage, err: err}
 	}
-	s.client = NewClient(key, s.apiBase)
+	s.client = newClient(key, s.apiBase)
 	return s.client, nil
 }
 

@@ -31,15 +31,15 @@ func TestPrice(t *testing.T) {
 	}
 }
 
-// newClient is a Stripe client on base, as main builds it, without retries
+// testStripe is a biller on base, as main builds it, without retries
 // unless asked.
-func newClient(base string, retries int64) *Stripe {
+func testStripe(base string, retries int64) *Stripe {
 	bc := &stripe.BackendConfig{
 		URL:               stripe.String(base),
 		MaxNetworkRetries: stripe.Int64(retries),
 		LeveledLogger:     &stripe.LeveledLogger{Level: stripe.LevelNull},
 	}
-	return NewStripe(stripe.NewClient("sk_test_secret123", stripe.WithBackends(stripe.NewBackendsWithConfig(bc))), ChargeTimeout)
+	return &Stripe{client: stripe.NewClient("sk_test_secret123", stripe.WithBackends(stripe.NewBackendsWithConfig(bc))), timeout: chargeTimeout}
 }
 
 // recorded is what the test Stripe server received.
@@ -85,7 +85,7 @@ func stripeJSON(status int, body string) func(w http.ResponseWriter) {
 func TestChargeRequest(t *testing.T) {
 	var rec recorded
 	base := stripeServer(t, &rec, stripeJSON(200, `{"id":"ch_123","object":"charge","amount":4200,"currency":"usd"}`))
-	id, err := newClient(base, 0).Charge(context.Background(), Charge{Amount: 4200, Source: "tok_visa", IdempotencyKey: "order-42"})
+	id, err := testStripe(base, 0).Charge(context.Background(), Charge{Amount: 4200, Source: "tok_visa", IdempotencyKey: "order-42"})
 	if err != nil || id != "ch_123" {
 		t.Fatalf("Charge = %q, %v", id, err)
 	}
@@ -130,7 +130,7 @@ func TestChargeFailures(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var rec recorded
 			base := stripeServer(t, &rec, tc.answer)
-			_, err := newClient(base, 2).Charge(context.Background(), Charge{Amount: 4200, Source: "tok_visa"})
+			_, err := testStripe(base, 2).Charge(context.Background(), Charge{Amount: 4200, Source: "tok_visa"})
 			var be *Error
 			if !errors.As(err, &be) {
 				t.Fatalf("err = %v, want *billing.Error", err)
@@ -161,7 +161,7 @@ func TestChargeFailures(t *testing.T) {
 // TestStripeMock charges through the real stripe-go wiring against
 // stripe-mock, which `make test` starts.
 func TestStripeMock(t *testing.T) {
-	id, err := NewStripe(NewClient("sk_test_123", testenv.StripeMock(t)), ChargeTimeout).Charge(context.Background(), Charge{Amount: 4200, Source: "tok_visa", IdempotencyKey: "k1"})
+	id, err := New(Config{Key: StaticKey("sk_test_123"), APIBase: testenv.StripeMock(t)}).Charge(context.Background(), Charge{Amount: 4200, Source: "tok_visa", IdempotencyKey: "k1"})
 	if err != nil || !strings.HasPrefix(id, "ch_") {
 		t.Fatalf("Charge = %q, %v; want a ch_ id", id, err)
 	}
@@ -188,7 +188,8 @@ func TestChargeGivesUp(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var rec recorded
-			s := NewStripe(newClient(stripeServer(t, &rec, tc.answer), 2).client, timeout)
+			s := testStripe(stripeServer(t, &rec, tc.answer), 2)
+			s.timeout = timeout
 			// Runs before the server's Close, which waits for handlers.
 			t.Cleanup(func() {
 				select {
@@ -234,7 +235,7 @@ func TestChargeRetriesOnce(t *testing.T) {
 				}
 				stripeJSON(200, `{"id":"ch_2nd","object":"charge"}`)(w)
 			})
-			id, err := newClient(base, 2).Charge(context.Background(), Charge{Amount: 400, Source: "tok_visa", IdempotencyKey: key})
+			id, err := testStripe(base, 2).Charge(context.Background(), Charge{Amount: 400, Source: "tok_visa", IdempotencyKey: key})
 			if err != nil || id != "ch_2nd" {
 				t.Fatalf("%s, key %q: Charge = %q, %v", name, key, id, err)
 			}

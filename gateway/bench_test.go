@@ -12,17 +12,16 @@ import (
 
 	"github.com/scratch-notes/notes-api/gateway"
 	"github.com/scratch-notes/notes-api/internal/apitest"
+	"github.com/scratch-notes/notes-api/internal/storetest"
 	"github.com/scratch-notes/notes-api/routes"
 	"github.com/scratch-notes/notes-api/store"
 )
 
-// fixedNote is a store that has one note and does nothing else: the
-// router, CORS and adapter measured alone.
-type fixedNote struct{ routes.NoteStore }
-
 var theNote = store.Note{UserID: apitest.Alice, NoteID: "0193f1d2-7c3a-7def-8a01-5f7e3b2c1d4e", Content: "hello", CreatedAt: 1603846842984}
 
-func (fixedNote) Get(context.Context, string, string) (store.Note, error) { return theNote, nil }
+// fixedNote is a store that has one note and does nothing else: the
+// router, CORS and adapter measured alone.
+var fixedNote = storetest.Faulty{GetFn: func(context.Context, string, string) (store.Note, error) { return theNote, nil }}
 
 // getEvent is API Gateway's REST v1 event for GET /notes/{id} from the
 // frontend, as deployed (testdata/events/v1/get.json).
@@ -33,7 +32,7 @@ func getEvent(b *testing.B, noteID string) []byte {
 
 func newBenchGateway(b *testing.B, notes routes.NoteStore) *gateway.Handler {
 	h, err := routes.New(routes.Config{Notes: notes, Logger: slog.New(slog.DiscardHandler),
-		CORS: routes.CORS{AllowedOrigins: []string{apitest.AppOrigin}, MaxAge: 600}})
+		CORS: routes.CORS{AllowedOrigins: []string{apitest.AppOrigin}, MaxAge: 600}, MaxAnswerBytes: gateway.MaxResponseBytes})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -43,7 +42,7 @@ func newBenchGateway(b *testing.B, notes routes.NoteStore) *gateway.Handler {
 // boltWithNote is a bbolt store holding theNote as the event files'
 // user's.
 func boltWithNote(b *testing.B) *store.Bolt {
-	notes := apitest.Bolt(b)
+	notes := storetest.Bolt(b)
 	n := theNote
 	n.UserID = apitest.EventUser
 	if _, err := notes.Create(context.Background(), n); err != nil {
@@ -80,7 +79,7 @@ func BenchmarkRequest(b *testing.B) {
 			}
 		}
 	})
-	g := newBenchGateway(b, fixedNote{})
+	g := newBenchGateway(b, fixedNote)
 	b.Run("get", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := g.Invoke(ctx, get); err != nil {

@@ -82,7 +82,7 @@ func browserOrigin(payload []byte, v2 bool) string {
 // format, whose body (when there is one) is JSON, which carries CORS
 // headers when a browser at an allowed origin sent it, and which is never
 // a 5xx of ours (a 503 for the billing this gateway has not configured is
-// one of SPEC's answers).
+// one of the contract's answers, openapi.json).
 func FuzzInvoke(f *testing.F) {
 	for _, dir := range []string{"v1", "v2", "v1-sam-local"} {
 		files, _ := filepath.Glob(filepath.Join(events_, dir, "*.json"))

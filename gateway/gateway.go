@@ -26,10 +26,12 @@ import (
 	"github.com/scratch-notes/notes-api/routes"
 )
 
-// MaxResponseBytes is Lambda's limit on a synchronous invocation's answer
-// (6 MB); an answer above it is a failed invocation, which API Gateway
-// turns into a 502 with no CORS headers.
-const MaxResponseBytes = 6 << 20
+// MaxResponseBytes is Lambda's limit on a synchronous invocation's answer,
+// "6 MB", taken as the smaller reading (6,000,000 bytes, not 6 MiB): an
+// answer above the limit is a failed invocation, which API Gateway turns
+// into a 502 with no CORS headers. routes keeps its answers under it
+// (routes.Config.MaxAnswerBytes); this package replaces any that is not.
+const MaxResponseBytes = 6_000_000
 
 // Handler is a lambda.Handler for both payload formats.
 type Handler struct {

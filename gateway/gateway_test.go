@@ -13,6 +13,7 @@ import (
 
 	"github.com/scratch-notes/notes-api/gateway"
 	"github.com/scratch-notes/notes-api/internal/apitest"
+	"github.com/scratch-notes/notes-api/internal/storetest"
 	"github.com/scratch-notes/notes-api/internal/testenv"
 	"github.com/scratch-notes/notes-api/routes"
 )
@@ -24,7 +25,8 @@ var events_ = filepath.Join(testenv.Root(), "testdata", "events")
 func newGateway(t testing.TB, mode routes.IdentityMode, cors routes.CORS, devIdentity string) *gateway.Handler {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
-	h, err := routes.New(routes.Config{Notes: apitest.Bolt(t), Logger: log, CORS: cors, Identity: mode, DevIdentity: devIdentity})
+	h, err := routes.New(routes.Config{Notes: storetest.Bolt(t), Logger: log, CORS: cors, Identity: mode, DevIdentity: devIdentity,
+		MaxAnswerBytes: gateway.MaxResponseBytes})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,20 +8,22 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scratch-notes/notes-api/internal/apitest"
+	"github.com/scratch-notes/notes-api/internal/storetest"
 	"github.com/scratch-notes/notes-api/routes"
 	"github.com/scratch-notes/notes-api/store"
 )
 
 func TestNoteEndpoints(t *testing.T) {
-	eachDoor(t, defaults(), func(t *testing.T, d door) {
-		resp := d.Do(t, request{Method: "POST", Path: "/notes", Header: jsonHeader, User: alice,
+	eachDoor(t, defaults(), func(t *testing.T, d apitest.Door) {
+		resp := d.Do(t, apitest.Request{Method: "POST", Path: "/notes", Header: apitest.JSONHeader(), User: apitest.Alice,
 			Body: `{"content":"hello world","attachment":"1603846842984-hello.jpg"}`})
 		if resp.Status != http.StatusCreated {
 			t.Fatalf("POST status = %d, want 201 (%s)", resp.Status, resp.Body)
 		}
-		var created note
+		var created apitest.Note
 		resp.JSON(t, &created)
-		if created.UserID != alice || created.Content != "hello world" || created.Attachment != "1603846842984-hello.jpg" || created.CreatedAt == 0 || created.UpdatedAt != 0 {
+		if created.UserID != apitest.Alice || created.Content != "hello world" || created.Attachment != "1603846842984-hello.jpg" || created.CreatedAt == 0 || created.UpdatedAt != 0 {
 			t.Fatalf("created = %+v", created)
 		}
 		if len(created.NoteID) != 36 || created.NoteID[14] != '7' {
@@ -34,15 +36,15 @@ func TestNoteEndpoints(t *testing.T) {
 			t.Fatalf("Content-Type = %q", got)
 		}
 
-		resp = d.Do(t, request{Method: "GET", Path: "/notes/" + created.NoteID, User: alice})
-		var got note
+		resp = d.Do(t, apitest.Request{Method: "GET", Path: "/notes/" + created.NoteID, User: apitest.Alice})
+		var got apitest.Note
 		resp.JSON(t, &got)
 		if resp.Status != http.StatusOK || got != created {
 			t.Fatalf("GET = %d %+v, want 200 %+v", resp.Status, got, created)
 		}
 
-		resp = d.Do(t, request{Method: "GET", Path: "/notes", User: alice})
-		var list []note
+		resp = d.Do(t, apitest.Request{Method: "GET", Path: "/notes", User: apitest.Alice})
+		var list []apitest.Note
 		resp.JSON(t, &list)
 		if resp.Status != http.StatusOK || len(list) != 1 || list[0] != created {
 			t.Fatalf("list = %d %s", resp.Status, resp.Body)
@@ -51,9 +53,9 @@ func TestNoteEndpoints(t *testing.T) {
 			t.Fatalf("X-Next-Cursor on a complete list: %q", resp.Header.Get("X-Next-Cursor"))
 		}
 
-		resp = d.Do(t, request{Method: "PUT", Path: "/notes/" + created.NoteID, Header: jsonHeader, User: alice,
+		resp = d.Do(t, apitest.Request{Method: "PUT", Path: "/notes/" + created.NoteID, Header: apitest.JSONHeader(), User: apitest.Alice,
 			Body: `{"content":"new world"}`})
-		var updated note
+		var updated apitest.Note
 		resp.JSON(t, &updated)
 		if resp.Status != http.StatusOK || updated.Content != "new world" || updated.Attachment != nil ||
 			updated.CreatedAt != created.CreatedAt || updated.UpdatedAt == 0 || updated.NoteID != created.NoteID {
@@ -63,17 +65,17 @@ func TestNoteEndpoints(t *testing.T) {
 			t.Fatalf("PUT body %s: attachment must be present as null", resp.Body)
 		}
 
-		resp = d.Do(t, request{Method: "DELETE", Path: "/notes/" + created.NoteID, User: alice})
+		resp = d.Do(t, apitest.Request{Method: "DELETE", Path: "/notes/" + created.NoteID, User: apitest.Alice})
 		if resp.Status != http.StatusNoContent || len(resp.Body) != 0 {
 			t.Fatalf("DELETE = %d %q, want 204 and no body", resp.Status, resp.Body)
 		}
-		resp = d.Do(t, request{Method: "GET", Path: "/notes/" + created.NoteID, User: alice})
+		resp = d.Do(t, apitest.Request{Method: "GET", Path: "/notes/" + created.NoteID, User: apitest.Alice})
 		if resp.Status != http.StatusNotFound {
 			t.Fatalf("GET after DELETE = %d, want 404", resp.Status)
 		}
 		resp.ErrorMessage(t)
 
-		resp = d.Do(t, request{Method: "GET", Path: "/notes", User: alice})
+		resp = d.Do(t, apitest.Request{Method: "GET", Path: "/notes", User: apitest.Alice})
 		if resp.Status != http.StatusOK || strings.TrimSpace(string(resp.Body)) != "[]" {
 			t.Fatalf("empty list = %d %s, want 200 []", resp.Status, resp.Body)
 		}
@@ -81,8 +83,8 @@ func TestNoteEndpoints(t *testing.T) {
 }
 
 func TestBillingIsNotConfigured(t *testing.T) {
-	eachDoor(t, defaults(), func(t *testing.T, d door) {
-		resp := d.Do(t, request{Method: "POST", Path: "/billing", Header: jsonHeader, User: alice,
+	eachDoor(t, defaults(), func(t *testing.T, d apitest.Door) {
+		resp := d.Do(t, apitest.Request{Method: "POST", Path: "/billing", Header: apitest.JSONHeader(), User: apitest.Alice,
 			Body: `{"storage":"21","source":"tok_visa"}`})
 		if resp.Status != http.StatusServiceUnavailable {
 			t.Fatalf("status = %d, want 503", resp.Status)
@@ -94,24 +96,24 @@ func TestBillingIsNotConfigured(t *testing.T) {
 }
 
 func TestUserIsolation(t *testing.T) {
-	eachDoor(t, defaults(), func(t *testing.T, d door) {
-		a := createNote(t, d, alice, "alice's secret")
-		for _, req := range []request{
+	eachDoor(t, defaults(), func(t *testing.T, d apitest.Door) {
+		a := apitest.CreateNote(t, d, apitest.Alice, "alice's secret")
+		for _, req := range []apitest.Request{
 			{Method: "GET", Path: "/notes/" + a.NoteID},
-			{Method: "PUT", Path: "/notes/" + a.NoteID, Header: jsonHeader, Body: `{"content":"bob was here"}`},
+			{Method: "PUT", Path: "/notes/" + a.NoteID, Header: apitest.JSONHeader(), Body: `{"content":"bob was here"}`},
 			{Method: "DELETE", Path: "/notes/" + a.NoteID},
 		} {
-			req.User = bob
+			req.User = apitest.Bob
 			if resp := d.Do(t, req); resp.Status != http.StatusNotFound {
 				t.Fatalf("bob %s alice's note = %d, want 404", req.Method, resp.Status)
 			}
 		}
-		resp := d.Do(t, request{Method: "GET", Path: "/notes", User: bob})
+		resp := d.Do(t, apitest.Request{Method: "GET", Path: "/notes", User: apitest.Bob})
 		if strings.TrimSpace(string(resp.Body)) != "[]" {
 			t.Fatalf("bob's list = %s, want []", resp.Body)
 		}
-		resp = d.Do(t, request{Method: "GET", Path: "/notes/" + a.NoteID, User: alice})
-		var got note
+		resp = d.Do(t, apitest.Request{Method: "GET", Path: "/notes/" + a.NoteID, User: apitest.Alice})
+		var got apitest.Note
 		resp.JSON(t, &got)
 		if got != a {
 			t.Fatalf("alice's note after bob = %+v, want unchanged %+v", got, a)
@@ -120,32 +122,32 @@ func TestUserIsolation(t *testing.T) {
 }
 
 func TestMissingNotes(t *testing.T) {
-	eachDoor(t, defaults(), func(t *testing.T, d door) {
+	eachDoor(t, defaults(), func(t *testing.T, d apitest.Door) {
 		const id = "0193f1d2-7c3a-7def-8a01-5f7e3b2c1d4e"
-		resp := d.Do(t, request{Method: "PUT", Path: "/notes/" + id, Header: jsonHeader, User: alice, Body: `{"content":"x"}`})
+		resp := d.Do(t, apitest.Request{Method: "PUT", Path: "/notes/" + id, Header: apitest.JSONHeader(), User: apitest.Alice, Body: `{"content":"x"}`})
 		if resp.Status != http.StatusNotFound {
 			t.Fatalf("PUT missing = %d, want 404", resp.Status)
 		}
 		resp.ErrorMessage(t)
-		if resp := d.Do(t, request{Method: "GET", Path: "/notes/" + id, User: alice}); resp.Status != http.StatusNotFound {
+		if resp := d.Do(t, apitest.Request{Method: "GET", Path: "/notes/" + id, User: apitest.Alice}); resp.Status != http.StatusNotFound {
 			t.Fatalf("GET after PUT of a missing note = %d, want 404: PUT must not create", resp.Status)
 		}
-		if resp := d.Do(t, request{Method: "DELETE", Path: "/notes/" + id, User: alice}); resp.Status != http.StatusNotFound {
+		if resp := d.Do(t, apitest.Request{Method: "DELETE", Path: "/notes/" + id, User: apitest.Alice}); resp.Status != http.StatusNotFound {
 			t.Fatalf("DELETE missing = %d, want 404", resp.Status)
 		}
-		if resp := d.Do(t, request{Method: "GET", Path: "/notes/" + strings.Repeat("x", 2000), User: alice}); resp.Status != http.StatusNotFound {
+		if resp := d.Do(t, apitest.Request{Method: "GET", Path: "/notes/" + strings.Repeat("x", 2000), User: apitest.Alice}); resp.Status != http.StatusNotFound {
 			t.Fatalf("GET of an overlong id = %d, want 404", resp.Status)
 		}
 	})
 }
 
 func TestPagination(t *testing.T) {
-	eachDoor(t, defaults(), func(t *testing.T, d door) {
+	eachDoor(t, defaults(), func(t *testing.T, d apitest.Door) {
 		var ids []string
 		for i := 0; i < 25; i++ {
-			ids = append(ids, createNote(t, d, alice, fmt.Sprint(i)).NoteID)
+			ids = append(ids, apitest.CreateNote(t, d, apitest.Alice, fmt.Sprint(i)).NoteID)
 		}
-		createNote(t, d, bob, "not alice's")
+		apitest.CreateNote(t, d, apitest.Bob, "not alice's")
 
 		var got []string
 		var sizes []int
@@ -155,11 +157,11 @@ func TestPagination(t *testing.T) {
 			if i > 5 {
 				t.Fatal("pagination never ended")
 			}
-			resp := d.Do(t, request{Method: "GET", Path: path, User: alice})
+			resp := d.Do(t, apitest.Request{Method: "GET", Path: path, User: apitest.Alice})
 			if resp.Status != http.StatusOK {
 				t.Fatalf("GET %s = %d %s", path, resp.Status, resp.Body)
 			}
-			var page []note
+			var page []apitest.Note
 			resp.JSON(t, &page)
 			sizes = append(sizes, len(page))
 			for _, n := range page {
@@ -181,8 +183,8 @@ func TestPagination(t *testing.T) {
 			}
 		}
 
-		resp := d.Do(t, request{Method: "GET", Path: "/notes", User: alice})
-		var all []note
+		resp := d.Do(t, apitest.Request{Method: "GET", Path: "/notes", User: apitest.Alice})
+		var all []apitest.Note
 		resp.JSON(t, &all)
 		if len(all) != 25 || all[0].NoteID != ids[24] {
 			t.Fatalf("GET /notes without limit = %d notes, want all 25 newest first", len(all))
@@ -192,14 +194,14 @@ func TestPagination(t *testing.T) {
 		tampered[3] ^= 0x01
 		for _, q := range []string{"limit=0", "limit=1001", "limit=abc", "limit=-1", "limit=", "limit=2.5",
 			"limit=10&cursor=" + string(tampered), "cursor=not-a-cursor", "limit=10&cursor="} {
-			resp := d.Do(t, request{Method: "GET", Path: "/notes?" + q, User: alice})
+			resp := d.Do(t, apitest.Request{Method: "GET", Path: "/notes?" + q, User: apitest.Alice})
 			if resp.Status != http.StatusBadRequest {
 				t.Fatalf("GET /notes?%s = %d, want 400", q, resp.Status)
 			}
 			resp.ErrorMessage(t)
 		}
 		// A cursor is bound to its user: bob cannot continue alice's list.
-		if resp := d.Do(t, request{Method: "GET", Path: "/notes?limit=10&cursor=" + lastCursor, User: bob}); resp.Status != http.StatusBadRequest {
+		if resp := d.Do(t, apitest.Request{Method: "GET", Path: "/notes?limit=10&cursor=" + lastCursor, User: apitest.Bob}); resp.Status != http.StatusBadRequest {
 			t.Fatalf("bob with alice's cursor = %d, want 400", resp.Status)
 		}
 	})
@@ -239,8 +241,8 @@ func TestBadInput(t *testing.T) {
 		{"PUT attachment with ..", "PUT", `{"content":"a","attachment":"../f"}`, "application/json", 400},
 		{"PUT unknown field", "PUT", `{"content":"a","createdAt":1}`, "application/json", 400},
 	}
-	eachDoor(t, defaults(), func(t *testing.T, d door) {
-		n := createNote(t, d, alice, "original")
+	eachDoor(t, defaults(), func(t *testing.T, d apitest.Door) {
+		n := apitest.CreateNote(t, d, apitest.Alice, "original")
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
 				path := "/notes"
@@ -251,7 +253,7 @@ func TestBadInput(t *testing.T) {
 				if tc.ctype != "" {
 					h["Content-Type"] = tc.ctype
 				}
-				resp := d.Do(t, request{Method: tc.method, Path: path, Body: tc.body, Header: h, User: alice})
+				resp := d.Do(t, apitest.Request{Method: tc.method, Path: path, Body: tc.body, Header: h, User: apitest.Alice})
 				if resp.Status != tc.want {
 					t.Fatalf("status = %d, want %d (%s)", resp.Status, tc.want, resp.Body)
 				}
@@ -259,8 +261,8 @@ func TestBadInput(t *testing.T) {
 			})
 		}
 		// Nothing was written by any of them.
-		resp := d.Do(t, request{Method: "GET", Path: "/notes", User: alice})
-		var list []note
+		resp := d.Do(t, apitest.Request{Method: "GET", Path: "/notes", User: apitest.Alice})
+		var list []apitest.Note
 		resp.JSON(t, &list)
 		if len(list) != 1 || list[0] != n {
 			t.Fatalf("after bad input, notes = %s; want only the original, unchanged", resp.Body)
@@ -269,7 +271,7 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestAcceptedInput(t *testing.T) {
-	eachDoor(t, defaults(), func(t *testing.T, d door) {
+	eachDoor(t, defaults(), func(t *testing.T, d apitest.Door) {
 		for _, tc := range []struct{ name, ctype, body string }{
 			{"charset", "application/json; charset=UTF-8", `{"content":"a","attachment":null}`},
 			{"upper-case type", "Application/JSON", `{"content":"a"}`},
@@ -277,7 +279,7 @@ func TestAcceptedInput(t *testing.T) {
 			{"nested key", "application/json", `{"content":"a","attachment":"2026/11/1603846842984-photo..v2.jpg"}`},
 			{"empty content", "application/json", `{"content":""}`},
 		} {
-			resp := d.Do(t, request{Method: "POST", Path: "/notes", Body: tc.body, Header: map[string]string{"Content-Type": tc.ctype}, User: alice})
+			resp := d.Do(t, apitest.Request{Method: "POST", Path: "/notes", Body: tc.body, Header: map[string]string{"Content-Type": tc.ctype}, User: apitest.Alice})
 			if resp.Status != http.StatusCreated {
 				t.Fatalf("%s: status = %d, want 201 (%.200s)", tc.name, resp.Status, resp.Body)
 			}
@@ -286,8 +288,8 @@ func TestAcceptedInput(t *testing.T) {
 }
 
 func TestUnknownPathAndMethod(t *testing.T) {
-	eachDoor(t, defaults(), func(t *testing.T, d door) {
-		resp := d.Do(t, request{Method: "GET", Path: "/nope", User: alice})
+	eachDoor(t, defaults(), func(t *testing.T, d apitest.Door) {
+		resp := d.Do(t, apitest.Request{Method: "GET", Path: "/nope", User: apitest.Alice})
 		if resp.Status != http.StatusNotFound {
 			t.Fatalf("GET /nope = %d, want 404", resp.Status)
 		}
@@ -297,7 +299,7 @@ func TestUnknownPathAndMethod(t *testing.T) {
 			{"PATCH", "/notes/abc", "GET, PUT, DELETE"},
 			{"GET", "/billing", "POST"},
 		} {
-			resp := d.Do(t, request{Method: tc.method, Path: tc.path, User: alice})
+			resp := d.Do(t, apitest.Request{Method: tc.method, Path: tc.path, User: apitest.Alice})
 			if resp.Status != http.StatusMethodNotAllowed {
 				t.Fatalf("%s %s = %d, want 405", tc.method, tc.path, resp.Status)
 			}
@@ -307,27 +309,6 @@ func TestUnknownPathAndMethod(t *testing.T) {
 			}
 		}
 	})
-}
-
-// faultyStore fails in the ways a real backend can, for the paths no real
-// server here can be made to take on demand.
-type faultyStore struct {
-	routes.NoteStore
-	fail func() error
-}
-
-func (f faultyStore) Get(ctx context.Context, userID, noteID string) (store.Note, error) {
-	if err := f.fail(); err != nil {
-		return store.Note{}, err
-	}
-	return f.NoteStore.Get(ctx, userID, noteID)
-}
-
-func (f faultyStore) List(ctx context.Context, userID string, limit int, cursor string) (store.Page, error) {
-	if err := f.fail(); err != nil {
-		return store.Page{}, err
-	}
-	return f.NoteStore.List(ctx, userID, limit, cursor)
 }
 
 func TestStoreFailures(t *testing.T) {
@@ -345,9 +326,23 @@ func TestStoreFailures(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			faulty := defaults()
-			faulty.wrap = func(s routes.NoteStore) routes.NoteStore { return faultyStore{NoteStore: s, fail: tc.fail} }
-			eachDoor(t, faulty, func(t *testing.T, d door) {
-				resp := d.Do(t, request{Method: "GET", Path: "/notes", User: alice,
+			faulty.wrap = func(s routes.NoteStore) routes.NoteStore {
+				return storetest.Faulty{NoteStore: s,
+					GetFn: func(ctx context.Context, userID, noteID string) (store.Note, error) {
+						if err := tc.fail(); err != nil {
+							return store.Note{}, err
+						}
+						return s.Get(ctx, userID, noteID)
+					},
+					ListFn: func(ctx context.Context, userID string, limit int, cursor string) (store.Page, error) {
+						if err := tc.fail(); err != nil {
+							return store.Page{}, err
+						}
+						return s.List(ctx, userID, limit, cursor)
+					}}
+			}
+			eachDoor(t, faulty, func(t *testing.T, d apitest.Door) {
+				resp := d.Do(t, apitest.Request{Method: "GET", Path: "/notes", User: apitest.Alice,
 					Header: map[string]string{"Origin": "https://app.example.com"}})
 				if resp.Status != tc.want {
 					t.Fatalf("status = %d, want %d", resp.Status, tc.want)
@@ -362,7 +357,7 @@ func TestStoreFailures(t *testing.T) {
 				if got := resp.Header.Get("Retry-After") != ""; got != tc.retryAfter {
 					t.Fatalf("Retry-After present = %v, want %v", got, tc.retryAfter)
 				}
-				if resp.Header.Get("Access-Control-Allow-Origin") != "*" || !headerListHas(strings.Join(resp.Header.Values("Vary"), ","), "Origin") {
+				if resp.Header.Get("Access-Control-Allow-Origin") != "*" || !apitest.HeaderListHas(strings.Join(resp.Header.Values("Vary"), ","), "Origin") {
 					t.Fatalf("%d answer lacks Access-Control-Allow-Origin or Vary: Origin: %v", resp.Status, resp.Header)
 				}
 			})

@@ -1,3 +1,5 @@
+//go:build !lambda
+
 package routes_test
 
 import (
@@ -8,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -21,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/scratch-notes/notes-api/attachments"
+	"github.com/scratch-notes/notes-api/internal/apitest"
 	"github.com/scratch-notes/notes-api/internal/testenv"
 	"github.com/scratch-notes/notes-api/routes"
 )
@@ -37,7 +39,7 @@ func s3Bucket(t *testing.T) bucket {
 	t.Helper()
 	name := testenv.S3Bucket(t)
 	files, err := attachments.NewS3(aws.Config{Region: "us-east-1",
-		Credentials: credentials.StaticCredentialsProvider{Value: testenv.S3Credentials}}, name, testenv.S3(t))
+		Credentials: credentials.StaticCredentialsProvider{Value: testenv.S3Credentials()}}, name, testenv.S3(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,17 +56,18 @@ func s3Bucket(t *testing.T) bucket {
 // localBucket is the local server's embedded endpoint on a directory.
 func localBucket(t testing.TB) bucket {
 	t.Helper()
-	creds := aws.Credentials{AccessKeyID: "local", SecretAccessKey: "s3cret"}
-	l, err := attachments.NewLocal("attachments", t.TempDir(), creds)
+	e, err := attachments.StartLocal(attachments.LocalConfig{Dir: t.TempDir(),
+		Wrap:   func(h http.Handler) (http.Handler, error) { return h, nil },
+		Server: func(h http.Handler) *http.Server { return &http.Server{Handler: h} }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(l)
-	t.Cleanup(srv.Close)
-	files, err := attachments.NewS3(aws.Config{Region: "us-east-1", Credentials: credentials.StaticCredentialsProvider{Value: creds}}, "attachments", srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(func() {
+		if err := e.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	files := e.Files
 	return bucket{files: files, exists: func(t *testing.T, key string) bool {
 		p, err := files.PresignDownload(context.Background(), key)
 		if err != nil {
@@ -88,10 +91,10 @@ type upload struct {
 }
 
 // presign asks the API for an upload URL and checks the answer's shape.
-func presign(t *testing.T, d door, user, name, ctype string, size int) upload {
+func presign(t *testing.T, d apitest.Door, user, name, ctype string, size int) upload {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{"fileName": name, "contentType": ctype, "size": size})
-	resp := d.Do(t, request{Method: "POST", Path: "/attachments", Header: jsonHeader, User: user, Body: string(body)})
+	resp := d.Do(t, apitest.Request{Method: "POST", Path: "/attachments", Header: apitest.JSONHeader(), User: user, Body: string(body)})
 	if resp.Status != http.StatusCreated {
 		t.Fatalf("POST /attachments = %d %s", resp.Status, resp.Body)
 	}
@@ -131,9 +134,9 @@ func put(t *testing.T, up upload, body []byte) int {
 }
 
 // download reads a note's file through the API's download URL.
-func download(t *testing.T, d door, user, noteID string) (int, []byte) {
+func download(t *testing.T, d apitest.Door, user, noteID string) (int, []byte) {
 	t.Helper()
-	resp := d.Do(t, request{Method: "GET", Path: "/notes/" + noteID + "/attachment", User: user})
+	resp := d.Do(t, apitest.Request{Method: "GET", Path: "/notes/" + noteID + "/attachment", User: user})
 	if resp.Status != http.StatusOK {
 		return resp.Status, resp.Body
 	}
@@ -157,19 +160,19 @@ func download(t *testing.T, d door, user, noteID string) (int, []byte) {
 	return http.StatusOK, b
 }
 
-func noteWith(t *testing.T, d door, user, key string) note {
+func noteWith(t *testing.T, d apitest.Door, user, key string) apitest.Note {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{"content": "with a file", "attachment": key})
-	resp := d.Do(t, request{Method: "POST", Path: "/notes", Header: jsonHeader, User: user, Body: string(body)})
+	resp := d.Do(t, apitest.Request{Method: "POST", Path: "/notes", Header: apitest.JSONHeader(), User: user, Body: string(body)})
 	if resp.Status != http.StatusCreated {
 		t.Fatalf("create = %d %s", resp.Status, resp.Body)
 	}
-	var n note
+	var n apitest.Note
 	resp.JSON(t, &n)
 	return n
 }
 
-// TestAttachments is the upload flow of SPEC.md through every front door,
+// TestAttachments is the upload flow of openapi.json through every front door,
 // against a server that checks signatures (versitygw) and against the
 // local server's own endpoint.
 func TestAttachments(t *testing.T) {
@@ -187,9 +190,9 @@ func TestAttachments(t *testing.T) {
 
 var keyPattern = regexp.MustCompile(`^\d{13}-`)
 
-func testAttachmentFlow(t *testing.T, d door, b bucket) {
+func testAttachmentFlow(t *testing.T, d apitest.Door, b bucket) {
 	photo := []byte("\xff\xd8\xff\xe0 a photo")
-	up := presign(t, d, alice, "My Holiday (1).jpg", "image/jpeg", len(photo))
+	up := presign(t, d, apitest.Alice, "My Holiday (1).jpg", "image/jpeg", len(photo))
 	if !keyPattern.MatchString(up.Key) || !strings.HasSuffix(up.Key, "-My-Holiday-1-.jpg") {
 		t.Fatalf("key = %q, want <epoch ms>-<cleaned name>", up.Key)
 	}
@@ -208,66 +211,66 @@ func testAttachmentFlow(t *testing.T, d door, b bucket) {
 	if got := put(t, up, photo); got != http.StatusOK {
 		t.Fatalf("upload = %d", got)
 	}
-	if !b.exists(t, "private/"+alice+"/"+up.Key) {
-		t.Fatalf("the file is not at private/%s/%s", alice, up.Key)
+	if !b.exists(t, "private/"+apitest.Alice+"/"+up.Key) {
+		t.Fatalf("the file is not at private/%s/%s", apitest.Alice, up.Key)
 	}
 
-	n := noteWith(t, d, alice, up.Key)
-	if status, got := download(t, d, alice, n.NoteID); status != http.StatusOK || !bytes.Equal(got, photo) {
+	n := noteWith(t, d, apitest.Alice, up.Key)
+	if status, got := download(t, d, apitest.Alice, n.NoteID); status != http.StatusOK || !bytes.Equal(got, photo) {
 		t.Fatalf("download = %d %q", status, got)
 	}
 
 	// Bob can neither read alice's file through her note nor reach it by
 	// naming her key: his key means his own folder.
-	if status, _ := download(t, d, bob, n.NoteID); status != http.StatusNotFound {
+	if status, _ := download(t, d, apitest.Bob, n.NoteID); status != http.StatusNotFound {
 		t.Fatalf("bob downloading alice's note = %d, want 404", status)
 	}
-	stolen := noteWith(t, d, bob, up.Key)
-	if status, _ := download(t, d, bob, stolen.NoteID); status != -http.StatusNotFound && status != -http.StatusForbidden {
+	stolen := noteWith(t, d, apitest.Bob, up.Key)
+	if status, _ := download(t, d, apitest.Bob, stolen.NoteID); status != -http.StatusNotFound && status != -http.StatusForbidden {
 		t.Fatalf("bob's note naming alice's key downloads with %d, want the file server's 404", status)
 	}
-	if resp := d.Do(t, request{Method: "DELETE", Path: "/notes/" + stolen.NoteID, User: bob}); resp.Status != http.StatusNoContent {
+	if resp := d.Do(t, apitest.Request{Method: "DELETE", Path: "/notes/" + stolen.NoteID, User: apitest.Bob}); resp.Status != http.StatusNoContent {
 		t.Fatalf("bob deleting his note = %d", resp.Status)
 	}
-	if !b.exists(t, "private/"+alice+"/"+up.Key) {
+	if !b.exists(t, "private/"+apitest.Alice+"/"+up.Key) {
 		t.Fatal("bob deleting his note that named alice's key deleted alice's file")
 	}
 
 	// Keeping the same attachment keeps the file; replacing it deletes the
 	// old one; clearing it deletes it too.
-	resp := d.Do(t, request{Method: "PUT", Path: "/notes/" + n.NoteID, Header: jsonHeader, User: alice,
+	resp := d.Do(t, apitest.Request{Method: "PUT", Path: "/notes/" + n.NoteID, Header: apitest.JSONHeader(), User: apitest.Alice,
 		Body: `{"content":"same file","attachment":"` + up.Key + `"}`})
-	if resp.Status != http.StatusOK || !b.exists(t, "private/"+alice+"/"+up.Key) {
-		t.Fatalf("update keeping the file = %d, file there = %v", resp.Status, b.exists(t, "private/"+alice+"/"+up.Key))
+	if resp.Status != http.StatusOK || !b.exists(t, "private/"+apitest.Alice+"/"+up.Key) {
+		t.Fatalf("update keeping the file = %d, file there = %v", resp.Status, b.exists(t, "private/"+apitest.Alice+"/"+up.Key))
 	}
 	doc := []byte("%PDF-1.7 a document")
-	up2 := presign(t, d, alice, "report.pdf", "application/pdf", len(doc))
+	up2 := presign(t, d, apitest.Alice, "report.pdf", "application/pdf", len(doc))
 	if got := put(t, up2, doc); got != http.StatusOK {
 		t.Fatalf("second upload = %d", got)
 	}
-	resp = d.Do(t, request{Method: "PUT", Path: "/notes/" + n.NoteID, Header: jsonHeader, User: alice,
+	resp = d.Do(t, apitest.Request{Method: "PUT", Path: "/notes/" + n.NoteID, Header: apitest.JSONHeader(), User: apitest.Alice,
 		Body: `{"content":"new file","attachment":"` + up2.Key + `"}`})
 	if resp.Status != http.StatusOK {
 		t.Fatalf("replace = %d %s", resp.Status, resp.Body)
 	}
-	if b.exists(t, "private/"+alice+"/"+up.Key) {
+	if b.exists(t, "private/"+apitest.Alice+"/"+up.Key) {
 		t.Fatal("the replaced file is still there")
 	}
-	if status, got := download(t, d, alice, n.NoteID); status != http.StatusOK || !bytes.Equal(got, doc) {
+	if status, got := download(t, d, apitest.Alice, n.NoteID); status != http.StatusOK || !bytes.Equal(got, doc) {
 		t.Fatalf("download after replace = %d %q", status, got)
 	}
-	if resp := d.Do(t, request{Method: "DELETE", Path: "/notes/" + n.NoteID, User: alice}); resp.Status != http.StatusNoContent {
+	if resp := d.Do(t, apitest.Request{Method: "DELETE", Path: "/notes/" + n.NoteID, User: apitest.Alice}); resp.Status != http.StatusNoContent {
 		t.Fatalf("delete = %d", resp.Status)
 	}
-	if b.exists(t, "private/"+alice+"/"+up2.Key) {
+	if b.exists(t, "private/"+apitest.Alice+"/"+up2.Key) {
 		t.Fatal("deleting the note left its file")
 	}
-	if status, _ := download(t, d, alice, n.NoteID); status != http.StatusNotFound {
+	if status, _ := download(t, d, apitest.Alice, n.NoteID); status != http.StatusNotFound {
 		t.Fatalf("download of a deleted note = %d, want 404", status)
 	}
 
-	plain := createNote(t, d, alice, "no file")
-	resp = d.Do(t, request{Method: "GET", Path: "/notes/" + plain.NoteID + "/attachment", User: alice})
+	plain := apitest.CreateNote(t, d, apitest.Alice, "no file")
+	resp = d.Do(t, apitest.Request{Method: "GET", Path: "/notes/" + plain.NoteID + "/attachment", User: apitest.Alice})
 	if resp.Status != http.StatusNotFound {
 		t.Fatalf("attachment of a note without one = %d, want 404", resp.Status)
 	}
@@ -303,8 +306,8 @@ func TestAttachmentBadInput(t *testing.T) {
 				{"unknown field", `{"fileName":"a.jpg","contentType":"image/jpeg","size":10,"key":"x"}`},
 				{"not JSON", `fileName=a.jpg`},
 			} {
-				resp := d.Do(t, request{Method: "POST", Path: "/attachments", User: alice, Body: tc.body,
-					Header: map[string]string{"Content-Type": "application/json", "Origin": appOrigin}})
+				resp := d.Do(t, apitest.Request{Method: "POST", Path: "/attachments", User: apitest.Alice, Body: tc.body,
+					Header: map[string]string{"Content-Type": "application/json", "Origin": apitest.AppOrigin}})
 				if resp.Status != http.StatusBadRequest {
 					t.Fatalf("%s: status = %d, want 400 (%s)", tc.name, resp.Status, resp.Body)
 				}
@@ -318,7 +321,7 @@ func TestAttachmentBadInput(t *testing.T) {
 				`{"fileName":"` + long + `","contentType":"image/jpeg","size":5000000}`,
 				`{"fileName":"résumé 2026.pdf","contentType":"application/vnd.openxmlformats-officedocument.wordprocessingml.document","size":1}`,
 			} {
-				if resp := d.Do(t, request{Method: "POST", Path: "/attachments", User: alice, Body: body, Header: jsonHeader}); resp.Status != http.StatusCreated {
+				if resp := d.Do(t, apitest.Request{Method: "POST", Path: "/attachments", User: apitest.Alice, Body: body, Header: apitest.JSONHeader()}); resp.Status != http.StatusCreated {
 					t.Fatalf("%.60s: status = %d, want 201 (%s)", body, resp.Status, resp.Body)
 				}
 			}
@@ -327,18 +330,18 @@ func TestAttachmentBadInput(t *testing.T) {
 }
 
 func TestAttachmentsNotConfigured(t *testing.T) {
-	eachDoor(t, defaults(), func(t *testing.T, d door) {
-		resp := d.Do(t, request{Method: "POST", Path: "/attachments", User: alice, Header: jsonHeader,
+	eachDoor(t, defaults(), func(t *testing.T, d apitest.Door) {
+		resp := d.Do(t, apitest.Request{Method: "POST", Path: "/attachments", User: apitest.Alice, Header: apitest.JSONHeader(),
 			Body: `{"fileName":"a.jpg","contentType":"image/jpeg","size":10}`})
 		if resp.Status != http.StatusServiceUnavailable || resp.ErrorMessage(t) != "attachments are not configured" {
 			t.Fatalf("POST /attachments with no bucket = %d %s, want 503", resp.Status, resp.Body)
 		}
-		n := noteWith(t, d, alice, "1603846842984-hello.jpg")
-		if resp := d.Do(t, request{Method: "GET", Path: "/notes/" + n.NoteID + "/attachment", User: alice}); resp.Status != http.StatusServiceUnavailable {
+		n := noteWith(t, d, apitest.Alice, "1603846842984-hello.jpg")
+		if resp := d.Do(t, apitest.Request{Method: "GET", Path: "/notes/" + n.NoteID + "/attachment", User: apitest.Alice}); resp.Status != http.StatusServiceUnavailable {
 			t.Fatalf("download with no bucket = %d, want 503", resp.Status)
 		}
 		// Deleting the note still works: there is no file to delete.
-		if resp := d.Do(t, request{Method: "DELETE", Path: "/notes/" + n.NoteID, User: alice}); resp.Status != http.StatusNoContent {
+		if resp := d.Do(t, apitest.Request{Method: "DELETE", Path: "/notes/" + n.NoteID, User: apitest.Alice}); resp.Status != http.StatusNoContent {
 			t.Fatalf("delete = %d", resp.Status)
 		}
 	})
@@ -367,24 +370,24 @@ func TestFileDeleteFailure(t *testing.T) {
 	s.files = ff
 	s.log = slog.New(slog.NewJSONHandler(&logs, nil))
 	d := doors(t, s)["v1"]
-	n := noteWith(t, d, alice, "1603846842984-a.jpg")
-	resp := d.Do(t, request{Method: "PUT", Path: "/notes/" + n.NoteID, Header: jsonHeader, User: alice, Body: `{"content":"b","attachment":"1603846842985-b.jpg"}`})
+	n := noteWith(t, d, apitest.Alice, "1603846842984-a.jpg")
+	resp := d.Do(t, apitest.Request{Method: "PUT", Path: "/notes/" + n.NoteID, Header: apitest.JSONHeader(), User: apitest.Alice, Body: `{"content":"b","attachment":"1603846842985-b.jpg"}`})
 	if resp.Status != http.StatusOK {
 		t.Fatalf("replace with a failing delete = %d %s, want 200", resp.Status, resp.Body)
 	}
-	got := d.Do(t, request{Method: "GET", Path: "/notes/" + n.NoteID, User: alice})
-	var stored note
+	got := d.Do(t, apitest.Request{Method: "GET", Path: "/notes/" + n.NoteID, User: apitest.Alice})
+	var stored apitest.Note
 	got.JSON(t, &stored)
 	if stored.Attachment != "1603846842985-b.jpg" || stored.Content != "b" {
 		t.Fatalf("after replace, note = %s", got.Body)
 	}
-	if resp := d.Do(t, request{Method: "DELETE", Path: "/notes/" + n.NoteID, User: alice}); resp.Status != http.StatusNoContent {
+	if resp := d.Do(t, apitest.Request{Method: "DELETE", Path: "/notes/" + n.NoteID, User: apitest.Alice}); resp.Status != http.StatusNoContent {
 		t.Fatalf("delete with a failing file delete = %d, want 204", resp.Status)
 	}
-	if resp := d.Do(t, request{Method: "GET", Path: "/notes/" + n.NoteID, User: alice}); resp.Status != http.StatusNotFound {
+	if resp := d.Do(t, apitest.Request{Method: "GET", Path: "/notes/" + n.NoteID, User: apitest.Alice}); resp.Status != http.StatusNotFound {
 		t.Fatalf("note after delete = %d, want 404", resp.Status)
 	}
-	want := []string{"private/" + alice + "/1603846842984-a.jpg", "private/" + alice + "/1603846842985-b.jpg"}
+	want := []string{"private/" + apitest.Alice + "/1603846842984-a.jpg", "private/" + apitest.Alice + "/1603846842985-b.jpg"}
 	if strings.Join(ff.deletes, " ") != strings.Join(want, " ") {
 		t.Fatalf("deletes = %v, want %v", ff.deletes, want)
 	}

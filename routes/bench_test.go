@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/scratch-notes/notes-api/internal/apitest"
 	"github.com/scratch-notes/notes-api/routes"
 	"github.com/scratch-notes/notes-api/store"
 )
@@ -14,12 +15,12 @@ import (
 // the router, identity, JSON and the store cost of a request.
 func BenchmarkHandler(b *testing.B) {
 	notes := openBolt(b)
-	n, err := notes.Create(context.Background(), store.Note{UserID: alice, NoteID: "0193f1d2-7c3a-7def-8a01-5f7e3b2c1d4e", Content: "hello", CreatedAt: 1})
+	n, err := notes.Create(context.Background(), store.Note{UserID: apitest.Alice, NoteID: "0193f1d2-7c3a-7def-8a01-5f7e3b2c1d4e", Content: "hello", CreatedAt: 1})
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := withOrigins(appOrigin).handler(b, notes, routes.IdentityDeployed)
-	ctx := routes.WithCaller(context.Background(), routes.Caller{IdentityID: alice, RequestID: "bench"})
+	h := withOrigins(apitest.AppOrigin).handler(b, notes, routes.IdentityDeployed)
+	ctx := routes.WithCaller(context.Background(), routes.Caller{IdentityID: apitest.Alice, RequestID: "bench"})
 	for _, c := range []struct {
 		name, method string
 		header       map[string]string
@@ -31,7 +32,7 @@ func BenchmarkHandler(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			for b.Loop() {
 				req, _ := http.NewRequestWithContext(ctx, c.method, "http://api.test/notes/"+n.NoteID, nil)
-				req.Header.Set("Origin", appOrigin)
+				req.Header.Set("Origin", apitest.AppOrigin)
 				for k, v := range c.header {
 					req.Header.Set(k, v)
 				}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/scratch-notes/notes-api/billing"
+	"github.com/scratch-notes/notes-api/internal/apitest"
 	"github.com/scratch-notes/notes-api/internal/testenv"
 )
 
@@ -17,16 +18,16 @@ import (
 // builds it from STRIPE_SECRET_KEY and STRIPE_API_BASE.
 func withStripe(key, apiBase string) setup {
 	s := defaults()
-	s.billing = billing.NewStripe(billing.NewClient(key, apiBase), billing.ChargeTimeout)
+	s.billing = billing.New(billing.Config{Key: billing.StaticKey(key), APIBase: apiBase})
 	return s
 }
 
-func billingRequest(body string, header map[string]string) request {
-	h := map[string]string{"Content-Type": "application/json; charset=UTF-8", "Origin": appOrigin}
+func billingRequest(body string, header map[string]string) apitest.Request {
+	h := map[string]string{"Content-Type": "application/json; charset=UTF-8", "Origin": apitest.AppOrigin}
 	for k, v := range header {
 		h[k] = v
 	}
-	return request{Method: "POST", Path: "/billing", Body: body, Header: h, User: alice}
+	return apitest.Request{Method: "POST", Path: "/billing", Body: body, Header: h, User: apitest.Alice}
 }
 
 func TestBillingThroughStripeMock(t *testing.T) {
@@ -177,7 +178,7 @@ func TestBillingStripeAnswers(t *testing.T) {
 // can read, when the charge's time is up (20 s deployed; less here).
 func TestBillingStripeHangs(t *testing.T) {
 	s := defaults()
-	s.billing = billing.NewStripe(billing.NewClient("sk_test_123", testenv.HungServer(t)), 300*time.Millisecond)
+	s.billing = billing.New(billing.Config{Key: billing.StaticKey("sk_test_123"), APIBase: testenv.HungServer(t), Timeout: 300 * time.Millisecond})
 	for name, d := range doors(t, s) {
 		t.Run(name, func(t *testing.T) {
 			resp := d.Do(t, billingRequest(`{"storage":21,"source":"tok_visa"}`, map[string]string{"Idempotency-Key": "k-" + name}))

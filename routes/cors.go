@@ -58,7 +58,9 @@ func ValidateOrigin(o string) error {
 	return nil
 }
 
-func (c CORS) validate() error {
+// Validate refuses a policy New would refuse: a malformed origin, or
+// credentials allowed with a wildcard (ErrCredentialsWithWildcard).
+func (c CORS) Validate() error {
 	wildcard := len(c.AllowedOrigins) == 0
 	for _, o := range c.AllowedOrigins {
 		if err := ValidateOrigin(o); err != nil {
@@ -85,7 +87,7 @@ func (c CORS) options() cors.Options {
 	if c.anyOrigin() {
 		o.AllowedOrigins = []string{"*"}
 	} else {
-		o.AllowOriginFunc = func(_ *http.Request, origin string) bool { return c.Allows(origin) }
+		o.AllowOriginFunc = func(_ *http.Request, origin string) bool { return c.allows(origin) }
 	}
 	return o
 }
@@ -120,11 +122,11 @@ func isLabels(s string) bool {
 	return true
 }
 
-// Allows reports whether the policy lets a page of origin read answers:
+// allows reports whether the policy lets a page of origin read answers:
 // origin must be a serialized origin (scheme://host[:port], http or
 // https, nothing else), matching an exact entry, or an entry's "*" with
 // one or more subdomain labels in its place. Letter case does not matter.
-func (c CORS) Allows(origin string) bool {
+func (c CORS) allows(origin string) bool {
 	o := strings.ToLower(origin)
 	scheme, host, ok := strings.Cut(o, "://")
 	if !ok || (scheme != "http" && scheme != "https") || !isHost(host) {
@@ -152,7 +154,7 @@ func (c CORS) Allows(origin string) bool {
 }
 
 func (c CORS) middleware() (func(http.Handler) http.Handler, error) {
-	if err := c.validate(); err != nil {
+	if err := c.Validate(); err != nil {
 		return nil, err
 	}
 	o := c.options()
@@ -168,17 +170,18 @@ func (c CORS) middleware() (func(http.Handler) http.Handler, error) {
 // (GET, PUT, HEAD), the one header an upload signs (Content-Type), and
 // ETag readable.
 func (c CORS) Files(h http.Handler) (http.Handler, error) {
-	if err := c.validate(); err != nil {
+	if err := c.Validate(); err != nil {
 		return nil, err
 	}
 	o := c.options()
-	o.AllowedMethods, o.AllowedHeaders, o.ExposedHeaders = FileMethods, FileHeaders, []string{"ETag"}
+	o.AllowedMethods, o.AllowedHeaders, o.ExposedHeaders = FileMethods(), FileHeaders(), []string{"ETag"}
 	return cors.Handler(o)(h), nil
 }
 
-// FileMethods and FileHeaders are what a browser may send to the bucket:
-// the methods and the header the API's presigned URLs are signed for.
-var (
-	FileMethods = []string{http.MethodGet, http.MethodPut, http.MethodHead}
-	FileHeaders = []string{"Content-Type"}
-)
+// FileMethods is the methods a browser may use on the bucket: those the
+// API's presigned URLs are made for.
+func FileMethods() []string { return []string{http.MethodGet, http.MethodPut, http.MethodHead} }
+
+// FileHeaders is the headers a browser may send to the bucket: those the
+// API's presigned uploads sign.
+func FileHeaders() []string { return []string{"Content-Type"} }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scratch-notes/notes-api/internal/apitest"
 	"github.com/scratch-notes/notes-api/routes"
 )
 
@@ -19,26 +20,26 @@ func TestPreflight(t *testing.T) {
 		origin     string
 		wantOrigin string
 	}{
-		{"default any origin", defaults(), appOrigin, "*"},
-		{"exact origin", withOrigins("https://other.example.org", appOrigin), appOrigin, appOrigin},
-		{"wildcard subdomain", withOrigins("https://*.example.com"), appOrigin, appOrigin},
+		{"default any origin", defaults(), apitest.AppOrigin, "*"},
+		{"exact origin", withOrigins("https://other.example.org", apitest.AppOrigin), apitest.AppOrigin, apitest.AppOrigin},
+		{"wildcard subdomain", withOrigins("https://*.example.com"), apitest.AppOrigin, apitest.AppOrigin},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			eachDoor(t, tc.setup, func(t *testing.T, d door) {
+			eachDoor(t, tc.setup, func(t *testing.T, d apitest.Door) {
 				// A preflight carries no identity, even to the deployed door.
-				resp := d.Do(t, preflight(tc.origin, "PUT", amplifyHeaders))
+				resp := d.Do(t, apitest.Preflight(tc.origin, "PUT", amplifyHeaders))
 				if resp.Status != http.StatusOK {
 					t.Fatalf("preflight = %d, want 200", resp.Status)
 				}
 				if got := resp.Header.Get("Access-Control-Allow-Origin"); got != tc.wantOrigin {
 					t.Fatalf("Allow-Origin = %q, want %q", got, tc.wantOrigin)
 				}
-				if got := resp.Header.Get("Access-Control-Allow-Methods"); !headerListHas(got, "PUT") {
+				if got := resp.Header.Get("Access-Control-Allow-Methods"); !apitest.HeaderListHas(got, "PUT") {
 					t.Fatalf("Allow-Methods = %q, want PUT", got)
 				}
 				allowed := resp.Header.Get("Access-Control-Allow-Headers")
 				for _, h := range strings.Split(amplifyHeaders, ",") {
-					if !headerListHas(allowed, h) {
+					if !apitest.HeaderListHas(allowed, h) {
 						t.Fatalf("Allow-Headers = %q, missing %s", allowed, h)
 					}
 				}
@@ -60,9 +61,9 @@ func TestPreflightEveryHeaderAndMethod(t *testing.T) {
 	all := "Content-Type, Authorization, X-Amz-Date, X-Amz-Security-Token, X-Amz-User-Agent, X-Amz-Content-Sha256, X-Api-Key, Idempotency-Key, X-Dev-Identity-Id"
 	maxAge := defaults()
 	maxAge.cors.MaxAge = 42
-	eachDoor(t, maxAge, func(t *testing.T, d door) {
+	eachDoor(t, maxAge, func(t *testing.T, d apitest.Door) {
 		for _, m := range []string{"GET", "POST", "PUT", "DELETE"} {
-			resp := d.Do(t, preflight(appOrigin, m, strings.ToUpper(all)))
+			resp := d.Do(t, apitest.Preflight(apitest.AppOrigin, m, strings.ToUpper(all)))
 			if resp.Header.Get("Access-Control-Allow-Origin") != "*" {
 				t.Fatalf("%s with every allowed header: refused (%v)", m, resp.Header)
 			}
@@ -70,9 +71,9 @@ func TestPreflightEveryHeaderAndMethod(t *testing.T) {
 				t.Fatalf("Max-Age = %q, want 42 from CORS_MAX_AGE", got)
 			}
 		}
-		for _, bad := range []request{preflight(appOrigin, "PATCH", ""), preflight(appOrigin, "PUT", "content-type,x-custom-header")} {
+		for _, bad := range []apitest.Request{apitest.Preflight(apitest.AppOrigin, "PATCH", ""), apitest.Preflight(apitest.AppOrigin, "PUT", "content-type,x-custom-header")} {
 			resp := d.Do(t, bad)
-			if got := allowHeaders(resp.Header); len(got) != 0 {
+			if got := apitest.AllowHeaders(resp.Header); len(got) != 0 {
 				t.Fatalf("preflight %v: got %v, want no Access-Control-Allow-* header", bad.Header, got)
 			}
 		}
@@ -80,14 +81,14 @@ func TestPreflightEveryHeaderAndMethod(t *testing.T) {
 }
 
 func TestDisallowedOrigin(t *testing.T) {
-	eachDoor(t, withOrigins(appOrigin, "https://*.example.com"), func(t *testing.T, d door) {
+	eachDoor(t, withOrigins(apitest.AppOrigin, "https://*.example.com"), func(t *testing.T, d apitest.Door) {
 		for _, origin := range []string{"https://evil.example.org", "http://app.example.com", "https://example.com", "https://app.example.com.evil.org", "null"} {
-			resp := d.Do(t, preflight(origin, "PUT", amplifyHeaders))
-			if got := allowHeaders(resp.Header); len(got) != 0 {
+			resp := d.Do(t, apitest.Preflight(origin, "PUT", amplifyHeaders))
+			if got := apitest.AllowHeaders(resp.Header); len(got) != 0 {
 				t.Fatalf("preflight from %s: got %v, want no Access-Control-Allow-*", origin, got)
 			}
-			resp = d.Do(t, request{Method: "GET", Path: "/notes", User: alice, Header: map[string]string{"Origin": origin}})
-			if got := allowHeaders(resp.Header); len(got) != 0 {
+			resp = d.Do(t, apitest.Request{Method: "GET", Path: "/notes", User: apitest.Alice, Header: map[string]string{"Origin": origin}})
+			if got := apitest.AllowHeaders(resp.Header); len(got) != 0 {
 				t.Fatalf("GET from %s: got %v, want no Access-Control-Allow-*", origin, got)
 			}
 			if resp.Header.Get("Access-Control-Expose-Headers") != "" {
@@ -102,21 +103,21 @@ func TestDisallowedOrigin(t *testing.T) {
 func TestEveryErrorCarriesCORS(t *testing.T) {
 	cases := []struct {
 		name string
-		req  request
+		req  apitest.Request
 		want int
 	}{
-		{"400", request{Method: "POST", Path: "/notes", Header: map[string]string{"Content-Type": "application/json"}, Body: "{", User: alice}, 400},
-		{"401", request{Method: "GET", Path: "/notes"}, 401},
-		{"404 note", request{Method: "GET", Path: "/notes/nope", User: alice}, 404},
-		{"404 path", request{Method: "GET", Path: "/nope", User: alice}, 404},
-		{"405", request{Method: "DELETE", Path: "/notes", User: alice}, 405},
-		{"413", request{Method: "POST", Path: "/notes", Header: map[string]string{"Content-Type": "application/json"}, Body: `{"content":"` + strings.Repeat("a", 1<<20) + `"}`, User: alice}, 413},
-		{"415", request{Method: "POST", Path: "/notes", Header: map[string]string{"Content-Type": "text/plain"}, Body: `{}`, User: alice}, 415},
-		{"503", request{Method: "POST", Path: "/billing", Header: map[string]string{"Content-Type": "application/json"}, Body: `{}`, User: alice}, 503},
+		{"400", apitest.Request{Method: "POST", Path: "/notes", Header: map[string]string{"Content-Type": "application/json"}, Body: "{", User: apitest.Alice}, 400},
+		{"401", apitest.Request{Method: "GET", Path: "/notes"}, 401},
+		{"404 note", apitest.Request{Method: "GET", Path: "/notes/nope", User: apitest.Alice}, 404},
+		{"404 path", apitest.Request{Method: "GET", Path: "/nope", User: apitest.Alice}, 404},
+		{"405", apitest.Request{Method: "DELETE", Path: "/notes", User: apitest.Alice}, 405},
+		{"413", apitest.Request{Method: "POST", Path: "/notes", Header: map[string]string{"Content-Type": "application/json"}, Body: `{"content":"` + strings.Repeat("a", 1<<20) + `"}`, User: apitest.Alice}, 413},
+		{"415", apitest.Request{Method: "POST", Path: "/notes", Header: map[string]string{"Content-Type": "text/plain"}, Body: `{}`, User: apitest.Alice}, 415},
+		{"503", apitest.Request{Method: "POST", Path: "/billing", Header: map[string]string{"Content-Type": "application/json"}, Body: `{}`, User: apitest.Alice}, 503},
 	}
-	for _, origins := range []string{"", appOrigin} {
+	for _, origins := range []string{"", apitest.AppOrigin} {
 		policy := defaults()
-		wantOrigin := appOrigin
+		wantOrigin := apitest.AppOrigin
 		if origins == "" {
 			wantOrigin = "*"
 		} else {
@@ -130,7 +131,7 @@ func TestEveryErrorCarriesCORS(t *testing.T) {
 					}
 					t.Run(name+"/"+tc.name, func(t *testing.T) {
 						req := tc.req
-						h := map[string]string{"Origin": appOrigin}
+						h := map[string]string{"Origin": apitest.AppOrigin}
 						for k, v := range req.Header {
 							h[k] = v
 						}
@@ -143,12 +144,12 @@ func TestEveryErrorCarriesCORS(t *testing.T) {
 						if got := resp.Header.Get("Access-Control-Allow-Origin"); got != wantOrigin {
 							t.Fatalf("Allow-Origin = %q, want %q", got, wantOrigin)
 						}
-						if !headerListHas(strings.Join(resp.Header.Values("Vary"), ","), "Origin") {
+						if !apitest.HeaderListHas(strings.Join(resp.Header.Values("Vary"), ","), "Origin") {
 							t.Fatalf("Vary = %v, want Origin", resp.Header.Values("Vary"))
 						}
 						exposed := resp.Header.Get("Access-Control-Expose-Headers")
 						for _, h := range []string{"X-Next-Cursor", "X-Request-Id", "Location"} {
-							if !headerListHas(exposed, h) {
+							if !apitest.HeaderListHas(exposed, h) {
 								t.Fatalf("Expose-Headers = %q, missing %s", exposed, h)
 							}
 						}
@@ -163,14 +164,14 @@ func TestEveryErrorCarriesCORS(t *testing.T) {
 }
 
 func TestCredentials(t *testing.T) {
-	creds := withOrigins(appOrigin)
+	creds := withOrigins(apitest.AppOrigin)
 	creds.cors.AllowCredentials = true
-	eachDoor(t, creds, func(t *testing.T, d door) {
-		resp := d.Do(t, preflight(appOrigin, "POST", "content-type"))
-		if resp.Header.Get("Access-Control-Allow-Credentials") != "true" || resp.Header.Get("Access-Control-Allow-Origin") != appOrigin {
+	eachDoor(t, creds, func(t *testing.T, d apitest.Door) {
+		resp := d.Do(t, apitest.Preflight(apitest.AppOrigin, "POST", "content-type"))
+		if resp.Header.Get("Access-Control-Allow-Credentials") != "true" || resp.Header.Get("Access-Control-Allow-Origin") != apitest.AppOrigin {
 			t.Fatalf("preflight headers = %v, want credentials for the exact origin", resp.Header)
 		}
-		resp = d.Do(t, request{Method: "GET", Path: "/notes", User: alice, Header: map[string]string{"Origin": appOrigin}})
+		resp = d.Do(t, apitest.Request{Method: "GET", Path: "/notes", User: apitest.Alice, Header: map[string]string{"Origin": apitest.AppOrigin}})
 		if resp.Header.Get("Access-Control-Allow-Credentials") != "true" {
 			t.Fatalf("GET headers = %v, want Allow-Credentials: true", resp.Header)
 		}
@@ -178,7 +179,7 @@ func TestCredentials(t *testing.T) {
 }
 
 func TestCredentialsWithWildcardRefused(t *testing.T) {
-	for _, origins := range [][]string{nil, {"*"}, {"https://*.example.com"}, {appOrigin, "*"}} {
+	for _, origins := range [][]string{nil, {"*"}, {"https://*.example.com"}, {apitest.AppOrigin, "*"}} {
 		_, err := routes.New(routes.Config{CORS: routes.CORS{AllowedOrigins: origins, AllowCredentials: true}})
 		if !errors.Is(err, routes.ErrCredentialsWithWildcard) {
 			t.Fatalf("origins %q with credentials: New = %v, want ErrCredentialsWithWildcard", origins, err)

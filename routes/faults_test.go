@@ -1,3 +1,5 @@
+//go:build !lambda
+
 package routes_test
 
 import (
@@ -10,52 +12,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scratch-notes/notes-api/internal/apitest"
+	"github.com/scratch-notes/notes-api/internal/storetest"
 	"github.com/scratch-notes/notes-api/routes"
 	"github.com/scratch-notes/notes-api/store"
 )
-
-// failingStore fails one operation, before it does anything, the ways a
-// backend fails: an error of its own, a deadline, a cancelled context.
-type failingStore struct {
-	routes.NoteStore
-	op  string
-	err error
-}
-
-func (f failingStore) Create(ctx context.Context, n store.Note) (store.Note, error) {
-	if f.op == "Create" {
-		return store.Note{}, f.err
-	}
-	return f.NoteStore.Create(ctx, n)
-}
-
-func (f failingStore) Get(ctx context.Context, user, id string) (store.Note, error) {
-	if f.op == "Get" {
-		return store.Note{}, f.err
-	}
-	return f.NoteStore.Get(ctx, user, id)
-}
-
-func (f failingStore) List(ctx context.Context, user string, limit int, cursor string) (store.Page, error) {
-	if f.op == "List" {
-		return store.Page{}, f.err
-	}
-	return f.NoteStore.List(ctx, user, limit, cursor)
-}
-
-func (f failingStore) Update(ctx context.Context, n store.Note) (store.Note, *string, error) {
-	if f.op == "Update" {
-		return store.Note{}, nil, f.err
-	}
-	return f.NoteStore.Update(ctx, n)
-}
-
-func (f failingStore) Delete(ctx context.Context, user, id string) (store.Note, error) {
-	if f.op == "Delete" {
-		return store.Note{}, f.err
-	}
-	return f.NoteStore.Delete(ctx, user, id)
-}
 
 // TestStoreFaults fails each store operation each way, through every
 // front door: the answer is the right 5xx as JSON with CORS headers and a
@@ -88,26 +49,26 @@ func TestStoreFaults(t *testing.T) {
 				var logs syncBuffer
 				files := localBucket(t)
 				notes := openBolt(t)
-				s := withOrigins(appOrigin)
+				s := withOrigins(apitest.AppOrigin)
 				s.files = files.files
 				s.log = slog.New(slog.NewJSONHandler(&logs, nil))
 				s.wrap = func(routes.NoteStore) routes.NoteStore {
-					return failingStore{NoteStore: notes, op: c.op, err: fault.err}
+					return storetest.Failing(notes, c.op, fault.err)
 				}
 				for name, d := range doorsOn(t, func(testing.TB) routes.NoteStore { return notes }, s) {
 					t.Run(name, func(t *testing.T) {
 						good := s
 						good.wrap = nil
 						setup := doorsOn(t, func(testing.TB) routes.NoteStore { return notes }, good)["local"]
-						up := presign(t, setup, alice, "a.txt", "text/plain", 1)
+						up := presign(t, setup, apitest.Alice, "a.txt", "text/plain", 1)
 						if put(t, up, []byte("a")) != http.StatusOK {
 							t.Fatal("upload failed")
 						}
-						n := noteWith(t, setup, alice, up.Key)
+						n := noteWith(t, setup, apitest.Alice, up.Key)
 						before := listAll(t, setup)
 
-						resp := d.Do(t, request{Method: c.method, Path: strings.Replace(c.path, "{id}", n.NoteID, 1), Body: c.body,
-							User: alice, Header: map[string]string{"Content-Type": "application/json", "Origin": appOrigin}})
+						resp := d.Do(t, apitest.Request{Method: c.method, Path: strings.Replace(c.path, "{id}", n.NoteID, 1), Body: c.body,
+							User: apitest.Alice, Header: map[string]string{"Content-Type": "application/json", "Origin": apitest.AppOrigin}})
 						if resp.Status != fault.status {
 							t.Fatalf("status = %d, want %d (%s)", resp.Status, fault.status, resp.Body)
 						}
@@ -118,7 +79,7 @@ func TestStoreFaults(t *testing.T) {
 						if got := resp.Header.Get("Retry-After") != ""; got != fault.retryAfter {
 							t.Fatalf("Retry-After present = %v, want %v", got, fault.retryAfter)
 						}
-						if resp.Header.Get("Access-Control-Allow-Origin") != appOrigin {
+						if resp.Header.Get("Access-Control-Allow-Origin") != apitest.AppOrigin {
 							t.Fatalf("no CORS headers: %v", resp.Header)
 						}
 						id := resp.Header.Get("X-Request-Id")
@@ -128,7 +89,7 @@ func TestStoreFaults(t *testing.T) {
 						if after := listAll(t, setup); after != before {
 							t.Fatalf("the notes changed:\nbefore %s\nafter  %s", before, after)
 						}
-						if !files.exists(t, "private/"+alice+"/"+up.Key) {
+						if !files.exists(t, "private/"+apitest.Alice+"/"+up.Key) {
 							t.Fatal("the note's file was deleted")
 						}
 					})
@@ -139,9 +100,9 @@ func TestStoreFaults(t *testing.T) {
 }
 
 // listAll is a user's notes as stored, for comparing before and after.
-func listAll(t *testing.T, d door) string {
+func listAll(t *testing.T, d apitest.Door) string {
 	t.Helper()
-	resp := d.Do(t, request{Method: "GET", Path: "/notes", User: alice})
+	resp := d.Do(t, apitest.Request{Method: "GET", Path: "/notes", User: apitest.Alice})
 	if resp.Status != http.StatusOK {
 		t.Fatalf("list = %d", resp.Status)
 	}

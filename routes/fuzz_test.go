@@ -1,3 +1,5 @@
+//go:build !lambda
+
 package routes_test
 
 import (
@@ -10,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/scratch-notes/notes-api/billing"
+	"github.com/scratch-notes/notes-api/internal/apitest"
 	"github.com/scratch-notes/notes-api/routes"
 )
 
@@ -34,8 +37,8 @@ func newFuzzAPI(f *testing.F) fuzzAPI {
 	s.billing = approvingBiller{}
 	s.files = localBucket(f).files
 	h := s.handler(f, openBolt(f), routes.IdentityLocal)
-	rec := serve(h, "POST", "/notes", `{"content":"alice's secret","attachment":"1603846842984-a.jpg"}`, alice, nil)
-	var n note
+	rec := serve(h, "POST", "/notes", `{"content":"alice's secret","attachment":"1603846842984-a.jpg"}`, apitest.Alice, nil)
+	var n apitest.Note
 	if err := json.Unmarshal(rec.Body.Bytes(), &n); err != nil || n.NoteID == "" {
 		f.Fatalf("create: %d %s", rec.Code, rec.Body)
 	}
@@ -77,8 +80,8 @@ func FuzzNoteBody(f *testing.F) {
 	f.Add([]byte(`{"content":"hello","attachment":null}`))
 	f.Add([]byte(`{"content":"a","attachment":"x/../y"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		check4xx(t, "POST /notes", serve(api.h, "POST", "/notes", string(body), bob, nil))
-		check4xx(t, "PUT /notes/{id}", serve(api.h, "PUT", "/notes/"+api.noteID, string(body), alice, nil))
+		check4xx(t, "POST /notes", serve(api.h, "POST", "/notes", string(body), apitest.Bob, nil))
+		check4xx(t, "PUT /notes/{id}", serve(api.h, "PUT", "/notes/"+api.noteID, string(body), apitest.Alice, nil))
 	})
 }
 
@@ -87,7 +90,7 @@ func FuzzBillingBody(f *testing.F) {
 	f.Add([]byte(`{"storage":"21","source":"tok_visa"}`))
 	f.Add([]byte(`{"storage":1e3,"source":"tok_visa"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		check4xx(t, "POST /billing", serve(api.h, "POST", "/billing", string(body), alice, nil))
+		check4xx(t, "POST /billing", serve(api.h, "POST", "/billing", string(body), apitest.Alice, nil))
 	})
 }
 
@@ -96,7 +99,7 @@ func FuzzAttachmentBody(f *testing.F) {
 	f.Add([]byte(`{"fileName":"a.jpg","contentType":"image/jpeg","size":10}`))
 	f.Add([]byte(`{"fileName":"..","contentType":"image","size":-1}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		check4xx(t, "POST /attachments", serve(api.h, "POST", "/attachments", string(body), alice, nil))
+		check4xx(t, "POST /attachments", serve(api.h, "POST", "/attachments", string(body), apitest.Alice, nil))
 	})
 }
 
@@ -117,21 +120,22 @@ func FuzzForeignID(f *testing.F) {
 			{"GET", "/notes?cursor=" + url.QueryEscape(s), ""},
 			{"GET", "/notes?limit=5&cursor=" + url.QueryEscape(s), ""},
 		} {
-			rec := serve(api.h, c.method, c.target, c.body, bob, nil)
+			rec := serve(api.h, c.method, c.target, c.body, apitest.Bob, nil)
 			check4xx(t, c.method+" "+c.target, rec)
 			if strings.Contains(rec.Body.String(), api.noteID) || strings.Contains(rec.Body.String(), "secret") {
 				t.Fatalf("%s %s as bob shows alice's note: %s", c.method, c.target, rec.Body)
 			}
 		}
 		// Alice's note is as it was.
-		rec := serve(api.h, "GET", "/notes/"+api.noteID, "", alice, nil)
+		rec := serve(api.h, "GET", "/notes/"+api.noteID, "", apitest.Alice, nil)
 		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "alice's secret") {
 			t.Fatalf("alice's note after bob: %d %s", rec.Code, rec.Body)
 		}
 	})
 }
 
-// allowedByPolicy is the CORS rule of SPEC.md for the policy
+// allowedByPolicy is the contract's CORS rule (the README's "What a
+// browser may do") for the policy
 // "https://app.example.com, https://*.example.org", written out
 // independently of the code: a serialized http(s) origin whose host is
 // exactly app.example.com, or one or more labels under example.org.
@@ -175,9 +179,9 @@ func allowedByPolicy(origin string) bool {
 // FuzzOrigin: an Origin is reflected, on a preflight and on an answer,
 // only when the policy allows it, and then exactly as sent.
 func FuzzOrigin(f *testing.F) {
-	s := withOrigins(appOrigin, "https://*.example.org")
+	s := withOrigins(apitest.AppOrigin, "https://*.example.org")
 	h := s.handler(f, openBolt(f), routes.IdentityLocal)
-	for _, o := range []string{appOrigin, "https://a.example.org", "https://evil.com/.example.org", "https://.example.org",
+	for _, o := range []string{apitest.AppOrigin, "https://a.example.org", "https://evil.com/.example.org", "https://.example.org",
 		"HTTPS://APP.EXAMPLE.COM", "https://app.example.com.evil.org", "null", "https://x.example.org:443", ""} {
 		f.Add(o)
 	}
@@ -187,7 +191,7 @@ func FuzzOrigin(f *testing.F) {
 		}
 		want := allowedByPolicy(origin)
 		for _, rec := range []*httptest.ResponseRecorder{
-			serve(h, "GET", "/notes", "", alice, map[string]string{"Origin": origin}),
+			serve(h, "GET", "/notes", "", apitest.Alice, map[string]string{"Origin": origin}),
 			serve(h, "OPTIONS", "/notes", "", "", map[string]string{"Origin": origin, "Access-Control-Request-Method": "POST"}),
 		} {
 			got := rec.Header().Get("Access-Control-Allow-Origin")

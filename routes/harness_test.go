@@ -1,43 +1,15 @@
 package routes_test
 
 import (
-	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"sync/atomic"
 	"testing"
-
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/scratch-notes/notes-api/gateway"
 	"github.com/scratch-notes/notes-api/internal/apitest"
-	"github.com/scratch-notes/notes-api/internal/testenv"
+	"github.com/scratch-notes/notes-api/internal/storetest"
 	"github.com/scratch-notes/notes-api/routes"
-	"github.com/scratch-notes/notes-api/store"
-)
-
-// Short names for what every test here uses.
-type (
-	request = apitest.Request
-	door    = apitest.Door
-	note    = apitest.Note
-)
-
-const (
-	alice     = apitest.Alice
-	bob       = apitest.Bob
-	appOrigin = apitest.AppOrigin
-)
-
-var (
-	jsonHeader    = apitest.JSONHeader
-	createNote    = apitest.CreateNote
-	headerListHas = apitest.HeaderListHas
-	allowHeaders  = apitest.AllowHeaders
-	preflight     = apitest.Preflight
 )
 
 // setup is how the API is configured for a test: what main builds from
@@ -76,13 +48,14 @@ func (s setup) handler(t testing.TB, notes routes.NoteStore, mode routes.Identit
 		log = slog.New(slog.DiscardHandler)
 	}
 	h, err := routes.New(routes.Config{
-		Notes:       notes,
-		Billing:     s.billing,
-		Files:       s.files,
-		Logger:      log,
-		CORS:        s.cors,
-		Identity:    mode,
-		DevIdentity: s.devIdentity,
+		Notes:          notes,
+		Billing:        s.billing,
+		Files:          s.files,
+		Logger:         log,
+		CORS:           s.cors,
+		Identity:       mode,
+		DevIdentity:    s.devIdentity,
+		MaxAnswerBytes: gateway.MaxResponseBytes,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -91,41 +64,25 @@ func (s setup) handler(t testing.TB, notes routes.NoteStore, mode routes.Identit
 }
 
 // openBolt is a real bbolt store in a temporary directory.
-func openBolt(t testing.TB) routes.NoteStore { return apitest.Bolt(t) }
-
-var tableSeq atomic.Int64
+func openBolt(t testing.TB) routes.NoteStore { return storetest.Bolt(t) }
 
 // openDynamo is the DynamoDB store on a fresh table in dynalite.
 func openDynamo(t testing.TB) routes.NoteStore {
 	t.Helper()
-	s, _, _ := newDynamo(t)
+	s, _, _ := storetest.Dynamo(t)
 	return s
-}
-
-// newDynamo is openDynamo with the client and table, for tests that seed
-// items directly.
-func newDynamo(t testing.TB) (routes.NoteStore, *dynamodb.Client, string) {
-	t.Helper()
-	client := testenv.DynamoClient(t, 3)
-	ctx := context.Background()
-	table := fmt.Sprintf("notes-routes-%d-%d", os.Getpid(), tableSeq.Add(1))
-	if err := store.CreateTable(ctx, client, table); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { client.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: &table}) })
-	return store.NewDynamo(client, table), client, table
 }
 
 // doors returns the three front doors, each on its own fresh bbolt store:
 // the local HTTP server, and the Lambda handler given REST v1 and v2
 // events as deployed.
-func doors(t testing.TB, s setup) map[string]door {
+func doors(t testing.TB, s setup) map[string]apitest.Door {
 	t.Helper()
 	return doorsOn(t, openBolt, s)
 }
 
 // doorsOn is doors on the stores open makes.
-func doorsOn(t testing.TB, open func(testing.TB) routes.NoteStore, s setup) map[string]door {
+func doorsOn(t testing.TB, open func(testing.TB) routes.NoteStore, s setup) map[string]apitest.Door {
 	t.Helper()
 	srv := httptest.NewServer(s.handler(t, open(t), routes.IdentityLocal))
 	t.Cleanup(srv.Close)
@@ -135,7 +92,7 @@ func doorsOn(t testing.TB, open func(testing.TB) routes.NoteStore, s setup) map[
 	}
 	gw := func() *gateway.Handler { return gateway.New(s.handler(t, open(t), mode), nil) }
 	// Every answer through every door is held to openapi.json.
-	return map[string]door{
+	return map[string]apitest.Door{
 		"local": apitest.Checked{Door: apitest.Local{URL: srv.URL}},
 		"v1":    apitest.Checked{Door: apitest.V1{Invoker: gw()}},
 		"v2":    apitest.Checked{Door: apitest.V2{Invoker: gw()}},
@@ -144,7 +101,7 @@ func doorsOn(t testing.TB, open func(testing.TB) routes.NoteStore, s setup) map[
 
 // eachDoor runs f as a subtest through every front door, on the embedded
 // store and on DynamoDB (dynalite).
-func eachDoor(t *testing.T, s setup, f func(t *testing.T, d door)) {
+func eachDoor(t *testing.T, s setup, f func(t *testing.T, d apitest.Door)) {
 	for _, st := range []struct {
 		name string
 		open func(testing.TB) routes.NoteStore
@@ -158,7 +115,7 @@ func eachDoor(t *testing.T, s setup, f func(t *testing.T, d door)) {
 }
 
 // isLocal reports whether d is the local HTTP server.
-func isLocal(d door) bool {
+func isLocal(d apitest.Door) bool {
 	if c, ok := d.(apitest.Checked); ok {
 		d = c.Door
 	}

@@ -67,13 +67,13 @@ func TestListFitsLambda(t *testing.T) {
 					t.Cleanup(local.Close)
 					v1 := &answerSizes{Invoker: gateway.New(s.handler(t, st.open(t), routes.IdentityDeployed), nil)}
 					v2 := &answerSizes{Invoker: gateway.New(s.handler(t, st.open(t), routes.IdentityDeployed), nil)}
-					for name, d := range map[string]door{"local": apitest.Local{URL: local.URL}, "v1": apitest.V1{Invoker: v1}, "v2": apitest.V2{Invoker: v2}} {
+					for name, d := range map[string]apitest.Door{"local": apitest.Local{URL: local.URL}, "v1": apitest.V1{Invoker: v1}, "v2": apitest.V2{Invoker: v2}} {
 						t.Run(name, func(t *testing.T) {
 							testListFits(t, d, tc.content, tc.notes)
 						})
 					}
 					for name, a := range map[string]*answerSizes{"v1": v1, "v2": v2} {
-						if a.max >= 6_000_000 {
+						if a.max >= gateway.MaxResponseBytes {
 							t.Fatalf("%s: an answer of %d bytes, over Lambda's 6 MB", name, a.max)
 						}
 					}
@@ -83,15 +83,15 @@ func TestListFitsLambda(t *testing.T) {
 	}
 }
 
-func testListFits(t *testing.T, d door, content string, count int) {
+func testListFits(t *testing.T, d apitest.Door, content string, count int) {
 	body, _ := json.Marshal(map[string]string{"content": content})
 	var ids []string
 	for range count {
-		resp := d.Do(t, request{Method: "POST", Path: "/notes", Header: jsonHeader, User: alice, Body: string(body)})
+		resp := d.Do(t, apitest.Request{Method: "POST", Path: "/notes", Header: apitest.JSONHeader(), User: apitest.Alice, Body: string(body)})
 		if resp.Status != http.StatusCreated {
 			t.Fatalf("create = %d %.200s", resp.Status, resp.Body)
 		}
-		var n note
+		var n apitest.Note
 		resp.JSON(t, &n)
 		ids = append([]string{n.NoteID}, ids...) // newest first
 	}
@@ -100,14 +100,14 @@ func testListFits(t *testing.T, d door, content string, count int) {
 		path := "/notes?" + strings.TrimSuffix(query, "&")
 		pages := 0
 		for {
-			resp := d.Do(t, request{Method: "GET", Path: path, User: alice})
+			resp := d.Do(t, apitest.Request{Method: "GET", Path: path, User: apitest.Alice})
 			if resp.Status != http.StatusOK {
 				t.Fatalf("GET %s = %d %.200s", path, resp.Status, resp.Body)
 			}
 			if len(resp.Body) > 5<<20 {
 				t.Fatalf("GET %s: a body of %d bytes, over 5 MiB", path, len(resp.Body))
 			}
-			var page []note
+			var page []apitest.Note
 			resp.JSON(t, &page)
 			for _, n := range page {
 				got = append(got, n.NoteID)

@@ -24,7 +24,7 @@ const (
 	maxNoteIDBytes = 256
 )
 
-// noteJSON is a note as the API answers it (SPEC.md's "A note").
+// noteJSON is a note as the API answers it (openapi.json's Note).
 // Attachment is always present, null when there is no file; updatedAt
 // only once the note has changed.
 type noteJSON struct {
@@ -153,12 +153,11 @@ func (s *Server) handleNoteList(w http.ResponseWriter, r *http.Request) {
 }
 
 const (
-	// maxListBody bounds a list's body (SPEC.md: 5 MiB).
+	// maxListBody bounds a list's body: 5 MiB, as openapi.json says.
 	maxListBody = 5 << 20
-	// maxListAnswer bounds the same body once escaped into the "body"
-	// string of a Lambda proxy answer, leaving room for the status and
-	// headers under Lambda's 6 MB response limit.
-	maxListAnswer = 6_000_000 - 64<<10
+	// answerHeadroom is what a list's Lambda answer leaves, under
+	// Config.MaxAnswerBytes, for its status and headers.
+	answerHeadroom = 64 << 10
 	// listPageSize is how many notes one store call reads: at most
 	// 25 MiB of notes in memory at once.
 	listPageSize = 100
@@ -166,7 +165,8 @@ const (
 
 // listNotes reads the caller's notes newest first, after cursor, until
 // limit notes (every note when limit is 0) or until the next note would
-// take the body over maxListBody or its Lambda answer over maxListAnswer;
+// take the body over maxListBody or its Lambda answer (the body escaped
+// into a proxy answer's "body" string) over s.maxListAnswer;
 // next continues after the last note returned, empty when none remain.
 // The first note is always returned, so a client always gets forward.
 func (s *Server) listNotes(ctx context.Context, user string, limit int, cursor string) (notes []json.RawMessage, next string, err error) {
@@ -188,7 +188,7 @@ func (s *Server) listNotes(ctx context.Context, user string, limit int, cursor s
 				return nil, "", fmt.Errorf("encode note %s: %w", n.NoteID, err)
 			}
 			comma := min(len(notes), 1)
-			if len(notes) > 0 && (body+comma+len(b) > maxListBody || answer+comma+escapedLen(b) > maxListAnswer) {
+			if len(notes) > 0 && (body+comma+len(b) > maxListBody || answer+comma+escapedLen(b) > s.maxListAnswer) {
 				if i == 0 {
 					return notes, start, nil // start continues after the last note returned
 				}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/go-chi/chi/v5"
+
 	"github.com/scratch-notes/notes-api/billing"
 	"github.com/scratch-notes/notes-api/store"
 )

@@ -5,6 +5,7 @@ package routes
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -58,6 +59,10 @@ type Config struct {
 	CORS        CORS
 	Identity    IdentityMode
 	DevIdentity string
+	// MaxAnswerBytes is the largest answer Lambda returns
+	// (gateway.MaxResponseBytes): lists stop short of it, through every
+	// front door alike.
+	MaxAnswerBytes int
 }
 
 // Server holds the dependencies of every handler.
@@ -68,22 +73,29 @@ type Server struct {
 	log         *slog.Logger
 	identity    IdentityMode
 	devIdentity string
+	// maxListAnswer bounds a list's body once escaped into a Lambda
+	// answer.
+	maxListAnswer int
 }
 
 // New returns the API's handler, or an error for a configuration that
-// must not serve (see CORS.validate).
+// must not serve (see CORS.Validate).
 func New(cfg Config) (http.Handler, error) {
 	corsMW, err := cfg.CORS.middleware()
 	if err != nil {
 		return nil, err
 	}
+	if cfg.MaxAnswerBytes <= 2*answerHeadroom {
+		return nil, fmt.Errorf("routes: MaxAnswerBytes %d is too small for any list", cfg.MaxAnswerBytes)
+	}
 	s := &Server{
-		notes:       cfg.Notes,
-		billing:     cfg.Billing,
-		files:       cfg.Files,
-		log:         cfg.Logger,
-		identity:    cfg.Identity,
-		devIdentity: cfg.DevIdentity,
+		notes:         cfg.Notes,
+		billing:       cfg.Billing,
+		files:         cfg.Files,
+		log:           cfg.Logger,
+		identity:      cfg.Identity,
+		devIdentity:   cfg.DevIdentity,
+		maxListAnswer: cfg.MaxAnswerBytes - answerHeadroom,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -15,15 +15,8 @@ cpid=
 trap 'kill $cpid $dpid 2>/dev/null' EXIT
 trap 'exit 130' INT TERM
 for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
-# dynalite checks that a request is signed, not the signature.
-curl -sS -o /dev/null -X POST "http://127.0.0.1:$port/" \
-	-H 'Content-Type: application/x-amz-json-1.0' \
-	-H 'X-Amz-Target: DynamoDB_20120810.CreateTable' \
-	-H "X-Amz-Date: $(date -u +%Y%m%dT%H%M%SZ)" \
-	-H 'Authorization: AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0' \
-	-d '{"TableName":"notes","BillingMode":"PAY_PER_REQUEST",
-	     "AttributeDefinitions":[{"AttributeName":"userId","AttributeType":"S"},{"AttributeName":"noteId","AttributeType":"S"}],
-	     "KeySchema":[{"AttributeName":"userId","KeyType":"HASH"},{"AttributeName":"noteId","KeyType":"RANGE"}]}'
+# The table as template.yaml declares it (the one place its schema is).
+go run ./internal/storetest/createtable -endpoint "http://127.0.0.1:$port" -table notes
 echo "dynalite: table notes on http://$host:$port" >&2
 if [ $# -eq 0 ]; then
 	wait "$dpid"

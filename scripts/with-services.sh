@@ -4,7 +4,7 @@
 # environment, and stops them by PID however CMD ends.
 #
 #   NOTES_TEST_DYNAMODB_ENDPOINT  dynalite (npm, pinned in scripts/dynalite)
-#   NOTES_TEST_STRIPE_MOCK        stripe-mock (a go tool, pinned in go.mod)
+#   NOTES_TEST_STRIPE_MOCK        stripe-mock (a go tool, pinned in scripts/tools)
 #   NOTES_TEST_S3_ENDPOINT        versitygw, an S3 gateway that checks SigV4
 #                                 signatures and bucket CORS rules (a go tool,
 #                                 pinned in scripts/versitygw/go.mod), on a
@@ -73,7 +73,7 @@ start_dynalite() {
 
 start_stripe_mock() {
 	local bin port
-	bin=$(go tool -n stripe-mock) || { echo "with-services: cannot build stripe-mock" >&2; return; }
+	bin=$(cd scripts/tools && go tool -n stripe-mock) || { echo "with-services: cannot build stripe-mock" >&2; return; }
 	port=$(free_port)
 	# Both listeners on loopback: the HTTPS one is unused, but must not bind
 	# every address.

@@ -54,11 +54,11 @@ func New(cfg aws.Config, endpoint string) *Manager {
 		signer: v4.NewSigner(), client: &http.Client{Timeout: callTimeout}}
 }
 
-// String returns the SecretString of the secret id (a name or an ARN).
+// SecretString returns the SecretString of the secret id (a name or an ARN).
 // A secret that cannot be had is ErrUnavailable; anything else (the
 // service failing or unreachable) is worth retrying. Errors name the
 // secret: they are for the log.
-func (m *Manager) String(ctx context.Context, id string) (string, error) {
+func (m *Manager) SecretString(ctx context.Context, id string) (string, error) {
 	body, _ := json.Marshal(map[string]string{"SecretId": id})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.endpoint, bytes.NewReader(body))
 	if err != nil {

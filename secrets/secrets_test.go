@@ -23,7 +23,7 @@ func TestSecretsManager(t *testing.T) {
 	m := manager(t, testenv.SecretsManager(t))
 	ctx := context.Background()
 	arn := testenv.Secret(t, "sk_test_from_the_secret", false)
-	if got, err := m.String(ctx, arn); err != nil || got != "sk_test_from_the_secret" {
+	if got, err := m.SecretString(ctx, arn); err != nil || got != "sk_test_from_the_secret" {
 		t.Fatalf("String = %q, %v", got, err)
 	}
 
@@ -36,7 +36,7 @@ func TestSecretsManager(t *testing.T) {
 		"marked for deletion": deleted,
 		"binary only":         testenv.Secret(t, "\x00\x01", true),
 	} {
-		if _, err := m.String(ctx, id); !errors.Is(err, secrets.ErrUnavailable) {
+		if _, err := m.SecretString(ctx, id); !errors.Is(err, secrets.ErrUnavailable) {
 			t.Fatalf("%s: err = %v, want ErrUnavailable", name, err)
 		}
 	}
@@ -45,7 +45,7 @@ func TestSecretsManager(t *testing.T) {
 // TestSecretsManagerUnreachable is a failure worth retrying, not a
 // secret that is unavailable.
 func TestSecretsManagerUnreachable(t *testing.T) {
-	_, err := manager(t, "http://127.0.0.1:1").String(context.Background(), "arn:x")
+	_, err := manager(t, "http://127.0.0.1:1").SecretString(context.Background(), "arn:x")
 	if err == nil || errors.Is(err, secrets.ErrUnavailable) {
 		t.Fatalf("err = %v, want a passing failure", err)
 	}

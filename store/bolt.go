@@ -5,8 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"syscall"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // rootBucket holds one nested bucket per user, keyed by note id. UUIDv7 ids
@@ -50,11 +54,55 @@ var (
 
 const boltFormat = "1"
 
-// NewBolt prepares an open bbolt database for notes. The caller opens it
-// (with Options.Timeout, so a file held by another process is an error and
-// not a hang; after CheckBoltFile) and closes it. A file of a newer format
-// is ErrFormat, and is not written to.
-func NewBolt(db *bolt.DB) (*Bolt, error) {
+// The errors OpenBolt returns, besides ErrNotNotes and ErrFormat, for a
+// file it will not use. It never writes to such a file.
+var (
+	// ErrLocked: another process has the file open.
+	ErrLocked = errors.New("in use by another process")
+	// ErrUnwritable: the file cannot be opened, or created, for writing.
+	ErrUnwritable = errors.New("cannot be opened or created")
+)
+
+// lockTimeout is how long OpenBolt waits for another process to let go of
+// the file before it gives up with ErrLocked.
+const lockTimeout = time.Second
+
+// OpenBolt opens (or creates) the embedded store's file at path. A file it
+// must not use is refused before anything is written to it, with an error
+// that wraps ErrLocked, ErrUnwritable, ErrNotNotes (not a notes database,
+// or cut short) or ErrFormat (written by a newer version). Close the store
+// when done.
+func OpenBolt(path string) (*Bolt, error) {
+	if err := checkBoltFile(path); err != nil {
+		return nil, err
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})
+	switch {
+	case errors.Is(err, bolterrors.ErrTimeout):
+		return nil, fmt.Errorf("%w (%w)", ErrLocked, err)
+	case errors.Is(err, fs.ErrPermission), errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR), errors.Is(err, syscall.EROFS):
+		return nil, fmt.Errorf("%w (%w)", ErrUnwritable, err)
+	case errors.Is(err, bolterrors.ErrVersionMismatch):
+		return nil, fmt.Errorf("%w (%w)", ErrFormat, err)
+	case errors.Is(err, bolterrors.ErrInvalid), errors.Is(err, bolterrors.ErrChecksum):
+		return nil, fmt.Errorf("%w (%w)", ErrNotNotes, err)
+	case err != nil:
+		return nil, err
+	}
+	s, err := newBolt(db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the file.
+func (b *Bolt) Close() error { return b.db.Close() }
+
+// newBolt prepares an open bbolt database for notes. A file of a newer
+// format is ErrFormat, and is not written to.
+func newBolt(db *bolt.DB) (*Bolt, error) {
 	err := db.View(func(tx *bolt.Tx) error {
 		if mb := tx.Bucket(metaBucket); mb != nil {
 			if f := mb.Get(formatKey); string(f) != boltFormat {

@@ -10,7 +10,7 @@ import (
 	"os"
 )
 
-// The errors CheckBoltFile and NewBolt return for a file that must not be
+// The errors OpenBolt returns for a file that must not be
 // opened. Neither ever writes to such a file.
 var (
 	// ErrNotNotes: the file is not a bbolt database (empty, random bytes,
@@ -33,12 +33,12 @@ const (
 	boltHighWaterOff = boltPageHeader + 4 + 4 + 4 + 4 + 16 + 8
 )
 
-// CheckBoltFile looks at an existing file before bbolt opens it, because
+// checkBoltFile looks at an existing file before bbolt opens it, because
 // bbolt trusts what it maps: a file cut short makes it fault on memory
 // beyond the end of the file (SIGBUS, which no recover catches), and an
 // empty file it silently makes a new database of. A file that does not
 // exist is fine (bbolt creates it). It only reads.
-func CheckBoltFile(path string) error {
+func checkBoltFile(path string) error {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil

@@ -1,4 +1,4 @@
-package store
+package store_test
 
 import (
 	"context"
@@ -9,34 +9,36 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/scratch-notes/notes-api/store"
 )
 
 // contractStore is what routes.NoteStore asks of a store; the suite below
 // holds every implementation to it.
 type contractStore interface {
-	Create(ctx context.Context, n Note) (Note, error)
-	Get(ctx context.Context, userID, noteID string) (Note, error)
-	List(ctx context.Context, userID string, limit int, cursor string) (Page, error)
-	Update(ctx context.Context, n Note) (Note, *string, error)
-	Delete(ctx context.Context, userID, noteID string) (Note, error)
+	Create(ctx context.Context, n store.Note) (store.Note, error)
+	Get(ctx context.Context, userID, noteID string) (store.Note, error)
+	List(ctx context.Context, userID string, limit int, cursor string) (store.Page, error)
+	Update(ctx context.Context, n store.Note) (store.Note, *string, error)
+	Delete(ctx context.Context, userID, noteID string) (store.Note, error)
 }
 
 var (
-	_ contractStore = (*Bolt)(nil)
+	_ contractStore = (*store.Bolt)(nil)
 )
 
 func strp(s string) *string { return &s }
 
-func newNote(t *testing.T, userID, content string) Note {
+func newNote(t *testing.T, userID, content string) store.Note {
 	t.Helper()
 	id, err := uuid.NewV7()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Note{UserID: userID, NoteID: id.String(), Content: content, CreatedAt: time.Now().UnixMilli()}
+	return store.Note{UserID: userID, NoteID: id.String(), Content: content, CreatedAt: time.Now().UnixMilli()}
 }
 
-func mustCreate(t *testing.T, s contractStore, n Note) Note {
+func mustCreate(t *testing.T, s contractStore, n store.Note) store.Note {
 	t.Helper()
 	got, err := s.Create(context.Background(), n)
 	if err != nil {
@@ -46,7 +48,7 @@ func mustCreate(t *testing.T, s contractStore, n Note) Note {
 }
 
 // listAll pages through a user's notes with the given page size.
-func listAll(t *testing.T, s contractStore, userID string, limit int) (notes []Note, pages []int) {
+func listAll(t *testing.T, s contractStore, userID string, limit int) (notes []store.Note, pages []int) {
 	t.Helper()
 	cursor := ""
 	for i := 0; i < 1000; i++ {
@@ -102,7 +104,7 @@ func testContract(t *testing.T, open func(t *testing.T) contractStore) {
 		n := mustCreate(t, s, newNote(t, "user-a", "first"))
 		dup := n
 		dup.Content = "second"
-		if _, err := s.Create(ctx, dup); !errors.Is(err, ErrConflict) {
+		if _, err := s.Create(ctx, dup); !errors.Is(err, store.ErrConflict) {
 			t.Fatalf("Create duplicate: err = %v, want ErrConflict", err)
 		}
 		got, _ := s.Get(ctx, "user-a", n.NoteID)
@@ -114,13 +116,13 @@ func testContract(t *testing.T, open func(t *testing.T) contractStore) {
 	t.Run("missing note is ErrNotFound everywhere and nothing is created", func(t *testing.T) {
 		s := open(t)
 		id := newNote(t, "user-a", "").NoteID
-		if _, err := s.Get(ctx, "user-a", id); !errors.Is(err, ErrNotFound) {
+		if _, err := s.Get(ctx, "user-a", id); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("Get: err = %v, want ErrNotFound", err)
 		}
-		if _, _, err := s.Update(ctx, Note{UserID: "user-a", NoteID: id, Content: "x", UpdatedAt: 1}); !errors.Is(err, ErrNotFound) {
+		if _, _, err := s.Update(ctx, store.Note{UserID: "user-a", NoteID: id, Content: "x", UpdatedAt: 1}); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("Update: err = %v, want ErrNotFound", err)
 		}
-		if _, err := s.Delete(ctx, "user-a", id); !errors.Is(err, ErrNotFound) {
+		if _, err := s.Delete(ctx, "user-a", id); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("Delete: err = %v, want ErrNotFound", err)
 		}
 		if notes, _ := listAll(t, s, "user-a", 10); len(notes) != 0 {
@@ -133,13 +135,13 @@ func testContract(t *testing.T, open func(t *testing.T) contractStore) {
 		a := newNote(t, "user-a", "a's note")
 		a.Attachment = strp("a.jpg")
 		mustCreate(t, s, a)
-		if _, err := s.Get(ctx, "user-b", a.NoteID); !errors.Is(err, ErrNotFound) {
+		if _, err := s.Get(ctx, "user-b", a.NoteID); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("B Get A's note: err = %v, want ErrNotFound", err)
 		}
-		if _, _, err := s.Update(ctx, Note{UserID: "user-b", NoteID: a.NoteID, Content: "b was here", UpdatedAt: 1}); !errors.Is(err, ErrNotFound) {
+		if _, _, err := s.Update(ctx, store.Note{UserID: "user-b", NoteID: a.NoteID, Content: "b was here", UpdatedAt: 1}); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("B Update A's note: err = %v, want ErrNotFound", err)
 		}
-		if _, err := s.Delete(ctx, "user-b", a.NoteID); !errors.Is(err, ErrNotFound) {
+		if _, err := s.Delete(ctx, "user-b", a.NoteID); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("B Delete A's note: err = %v, want ErrNotFound", err)
 		}
 		if notes, _ := listAll(t, s, "user-b", 10); len(notes) != 0 {
@@ -156,7 +158,7 @@ func testContract(t *testing.T, open func(t *testing.T) contractStore) {
 		n := newNote(t, "user-a", "old")
 		n.Attachment = strp("old.jpg")
 		mustCreate(t, s, n)
-		got, replaced, err := s.Update(ctx, Note{UserID: "user-a", NoteID: n.NoteID, Content: "new", UpdatedAt: n.CreatedAt + 5})
+		got, replaced, err := s.Update(ctx, store.Note{UserID: "user-a", NoteID: n.NoteID, Content: "new", UpdatedAt: n.CreatedAt + 5})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -166,10 +168,10 @@ func testContract(t *testing.T, open func(t *testing.T) contractStore) {
 		if replaced == nil || *replaced != "old.jpg" {
 			t.Fatalf("Update replaced %v, want old.jpg", replaced)
 		}
-		if _, replaced, _ := s.Update(ctx, Note{UserID: "user-a", NoteID: n.NoteID, Content: "newer", Attachment: strp("b.png"), UpdatedAt: 9}); replaced != nil {
+		if _, replaced, _ := s.Update(ctx, store.Note{UserID: "user-a", NoteID: n.NoteID, Content: "newer", Attachment: strp("b.png"), UpdatedAt: 9}); replaced != nil {
 			t.Fatalf("Update of a note with no attachment replaced %q, want nil", *replaced)
 		}
-		got, replaced, err = s.Update(ctx, Note{UserID: "user-a", NoteID: n.NoteID, Content: "new", UpdatedAt: n.CreatedAt + 5})
+		got, replaced, err = s.Update(ctx, store.Note{UserID: "user-a", NoteID: n.NoteID, Content: "new", UpdatedAt: n.CreatedAt + 5})
 		if err != nil || replaced == nil || *replaced != "b.png" || got.Attachment != nil {
 			t.Fatalf("Update = %+v, replaced %v, %v; want b.png replaced", got, replaced, err)
 		}
@@ -191,7 +193,7 @@ func testContract(t *testing.T, open func(t *testing.T) contractStore) {
 		if old.Content != "bye" || old.Attachment == nil || *old.Attachment != "f.txt" {
 			t.Fatalf("Delete returned %+v", old)
 		}
-		if _, err := s.Get(ctx, "user-a", n.NoteID); !errors.Is(err, ErrNotFound) {
+		if _, err := s.Get(ctx, "user-a", n.NoteID); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("Get after delete: err = %v, want ErrNotFound", err)
 		}
 	})
@@ -264,11 +266,11 @@ func testContract(t *testing.T, open func(t *testing.T) contractStore) {
 			"tampered": string(tampered),
 			"short":    "AAAA",
 		} {
-			if _, err := s.List(ctx, "user-a", 1, c); !errors.Is(err, ErrBadCursor) {
+			if _, err := s.List(ctx, "user-a", 1, c); !errors.Is(err, store.ErrBadCursor) {
 				t.Fatalf("%s cursor: err = %v, want ErrBadCursor", name, err)
 			}
 		}
-		if _, err := s.List(ctx, "user-b", 1, p.Next); !errors.Is(err, ErrBadCursor) {
+		if _, err := s.List(ctx, "user-b", 1, p.Next); !errors.Is(err, store.ErrBadCursor) {
 			t.Fatalf("A's cursor used by B: err = %v, want ErrBadCursor", err)
 		}
 	})
@@ -283,7 +285,7 @@ func testContract(t *testing.T, open func(t *testing.T) contractStore) {
 			go func(i int) {
 				defer wg.Done()
 				id, _ := uuid.NewV7()
-				_, err := s.Create(ctx, Note{UserID: "user-a", NoteID: id.String(), Content: fmt.Sprint(i), CreatedAt: int64(i)})
+				_, err := s.Create(ctx, store.Note{UserID: "user-a", NoteID: id.String(), Content: fmt.Sprint(i), CreatedAt: int64(i)})
 				errs <- err
 			}(i)
 		}
@@ -312,7 +314,7 @@ func testContract(t *testing.T, open func(t *testing.T) contractStore) {
 		if _, err := s.Create(cctx, n); err == nil {
 			t.Fatal("Create with cancelled context succeeded")
 		}
-		if _, err := s.Get(ctx, "user-a", n.NoteID); !errors.Is(err, ErrNotFound) {
+		if _, err := s.Get(ctx, "user-a", n.NoteID); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("Get: err = %v, want ErrNotFound", err)
 		}
 	})

@@ -284,35 +284,3 @@ func translate(err error, onCondition error) error {
 	}
 	return err
 }
-
-// CreateTable creates the notes table as the SAM template declares it
-// (userId HASH, noteId RANGE, on demand) and waits until it is active. It
-// is for local servers and tests; deployed, the template owns the table.
-func CreateTable(ctx context.Context, client *dynamodb.Client, name string) error {
-	_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName: aws.String(name),
-		AttributeDefinitions: []types.AttributeDefinition{
-			{AttributeName: aws.String("userId"), AttributeType: types.ScalarAttributeTypeS},
-			{AttributeName: aws.String("noteId"), AttributeType: types.ScalarAttributeTypeS},
-		},
-		KeySchema: []types.KeySchemaElement{
-			{AttributeName: aws.String("userId"), KeyType: types.KeyTypeHash},
-			{AttributeName: aws.String("noteId"), KeyType: types.KeyTypeRange},
-		},
-		BillingMode: types.BillingModePayPerRequest,
-	})
-	if err != nil {
-		return fmt.Errorf("dynamo create table %s: %w", name, err)
-	}
-	for {
-		out, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
-		if err == nil && out.Table.TableStatus == types.TableStatusActive {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("dynamo table %s never became active: %w", name, ctx.Err())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-}

@@ -1,4 +1,4 @@
-package store
+package store_test
 
 import (
 	"context"
@@ -7,22 +7,22 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/scratch-notes/notes-api/internal/storetest"
 	"github.com/scratch-notes/notes-api/internal/testenv"
+	"github.com/scratch-notes/notes-api/store"
 )
 
-var _ contractStore = (*Dynamo)(nil)
+var _ contractStore = (*store.Dynamo)(nil)
 
 func dynamoClient(endpoint string, retries int) *dynamodb.Client {
 	return dynamodb.New(dynamodb.Options{
@@ -33,26 +33,9 @@ func dynamoClient(endpoint string, retries int) *dynamodb.Client {
 	})
 }
 
-var tableSeq atomic.Int64
-
-// newTable creates the original app's table, under a name of its own.
-func newTable(t *testing.T, c *dynamodb.Client) string {
+func openDynamo(t *testing.T) (*store.Dynamo, *dynamodb.Client, string) {
 	t.Helper()
-	name := fmt.Sprintf("notes-%d-%d", os.Getpid(), tableSeq.Add(1))
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := CreateTable(ctx, c, name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)}) })
-	return name
-}
-
-func openDynamo(t *testing.T) (*Dynamo, *dynamodb.Client, string) {
-	t.Helper()
-	c := testenv.DynamoClient(t, 3)
-	table := newTable(t, c)
-	return NewDynamo(c, table), c, table
+	return storetest.Dynamo(t)
 }
 
 func TestDynamoContract(t *testing.T) {
@@ -96,7 +79,7 @@ func TestDynamoLegacyItems(t *testing.T) {
 	if err != nil || n.Content != "hello world" || n.Attachment == nil || *n.Attachment != "1603846842984-hello.jpg" || n.CreatedAt != 1603846842984 {
 		t.Fatalf("legacy note = %+v, %v", n, err)
 	}
-	u, _, err := s.Update(ctx, Note{UserID: user, NoteID: "5c1d0e20-18b9-11eb-893d-b7fc3f6c5167", Content: "edited", UpdatedAt: 1700000000000})
+	u, _, err := s.Update(ctx, store.Note{UserID: user, NoteID: "5c1d0e20-18b9-11eb-893d-b7fc3f6c5167", Content: "edited", UpdatedAt: 1700000000000})
 	if err != nil || u.Content != "edited" || u.CreatedAt != 1603846900000 || u.UpdatedAt != 1700000000000 {
 		t.Fatalf("update of a legacy note = %+v, %v", u, err)
 	}
@@ -133,8 +116,8 @@ func TestDynamoConcurrentUpdateDelete(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for j := 1; j <= 5; j++ {
-				_, _, err := s.Update(ctx, Note{UserID: "user-a", NoteID: n.NoteID, Content: fmt.Sprint("v", j), UpdatedAt: int64(j)})
-				if err != nil && !errors.Is(err, ErrNotFound) {
+				_, _, err := s.Update(ctx, store.Note{UserID: "user-a", NoteID: n.NoteID, Content: fmt.Sprint("v", j), UpdatedAt: int64(j)})
+				if err != nil && !errors.Is(err, store.ErrNotFound) {
 					t.Error(err)
 				}
 			}
@@ -186,12 +169,12 @@ func TestDynamoErrorTranslation(t *testing.T) {
 	} {
 		t.Run(tc.code, func(t *testing.T) {
 			var calls atomic.Int64
-			s := NewDynamo(dynamoClient(dynamoErrorServer(t, tc.status, tc.code, &calls), 2), "notes")
+			s := store.NewDynamo(dynamoClient(dynamoErrorServer(t, tc.status, tc.code, &calls), 2), "notes")
 			_, err := s.Get(ctx, "u", "n")
-			if got := errors.Is(err, ErrUnavailable); got != tc.unavailable {
+			if got := errors.Is(err, store.ErrUnavailable); got != tc.unavailable {
 				t.Fatalf("Get: err = %v; unavailable = %v, want %v", err, got, tc.unavailable)
 			}
-			if errors.Is(err, ErrNotFound) {
+			if errors.Is(err, store.ErrNotFound) {
 				t.Fatalf("Get: err = %v must not be ErrNotFound", err)
 			}
 			if tc.unavailable && calls.Load() < 2 {
@@ -207,16 +190,16 @@ func TestDynamoErrorTranslation(t *testing.T) {
 		}
 		addr := ln.Addr().String()
 		ln.Close()
-		s := NewDynamo(dynamoClient("http://"+addr, 1), "notes")
-		if _, err := s.List(ctx, "u", 10, ""); !errors.Is(err, ErrUnavailable) {
+		s := store.NewDynamo(dynamoClient("http://"+addr, 1), "notes")
+		if _, err := s.List(ctx, "u", 10, ""); !errors.Is(err, store.ErrUnavailable) {
 			t.Fatalf("List on a closed port: err = %v, want ErrUnavailable", err)
 		}
 	})
 
 	t.Run("missing table on dynalite", func(t *testing.T) {
-		s := NewDynamo(dynamoClient(testenv.DynamoDB(t), 1), "no-such-table")
+		s := store.NewDynamo(dynamoClient(testenv.DynamoDB(t), 1), "no-such-table")
 		_, err := s.Create(ctx, newNote(t, "u", "x"))
-		if err == nil || errors.Is(err, ErrUnavailable) || errors.Is(err, ErrConflict) {
+		if err == nil || errors.Is(err, store.ErrUnavailable) || errors.Is(err, store.ErrConflict) {
 			t.Fatalf("Create on a missing table: err = %v, want an internal error", err)
 		}
 	})

@@ -10,19 +10,22 @@ let editing = null; // the note being edited, or null for a new one
 
 $("api").textContent = api;
 
+// pageSize is how many notes one "More" brings.
+const pageSize = 20;
+
 // call makes one API call and returns its JSON (null for 204); an error
-// answer throws an Error carrying the API's own message.
-async function call(method, path, body) {
+// answer throws an Error carrying the API's own message. With withHeaders
+// it returns { data, headers }.
+async function call(method, path, body, withHeaders) {
   const init = { method, headers: {} };
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
   const resp = await fetch(api + path, init);
-  if (resp.status === 204) return null;
-  const data = await resp.json().catch(() => ({}));
+  const data = resp.status === 204 ? null : await resp.json().catch(() => ({}));
   if (!resp.ok) throw new Error(data.error || data.message || `${method} ${path}: ${resp.status}`);
-  return data;
+  return withHeaders ? { data, headers: resp.headers } : data;
 }
 
 function show(error, status) {
@@ -53,7 +56,9 @@ async function download(note) {
   a.href = URL.createObjectURL(blob);
   a.download = fileName(note.attachment);
   a.click();
-  URL.revokeObjectURL(a.href);
+  // The browser reads the blob after this click returns: revoking it now
+  // would cancel the download it has not started yet.
+  setTimeout(() => URL.revokeObjectURL(a.href), 60_000);
   show("", `Downloaded ${fileName(note.attachment)} (${blob.size} bytes)`);
 }
 
@@ -76,10 +81,21 @@ function reset() {
   $("editing").textContent = "";
 }
 
-async function list() {
-  const notes = await call("GET", "/notes");
+// cursor continues the list after the notes shown; "" when none remain.
+let cursor = "";
+
+// list shows the newest notes, or with more the next page after them,
+// following the API's X-Next-Cursor.
+async function list(more) {
+  let path = `/notes?limit=${pageSize}`;
+  if (more) path += `&cursor=${encodeURIComponent(cursor)}`;
+  const { data: notes, headers } = await call("GET", path, undefined, true);
+  cursor = headers.get("X-Next-Cursor") || "";
+  $("more").hidden = !cursor;
   const ul = $("notes");
-  ul.replaceChildren();
+  if (!more) ul.replaceChildren();
+  // The identity the API used: it owns every note it lists.
+  if (notes.length > 0) $("who").textContent = notes[0].userId;
   for (const note of notes) {
     const li = $("note").content.firstElementChild.cloneNode(true);
     li.dataset.id = note.noteId;
@@ -108,6 +124,10 @@ async function list() {
 
 $("editor").onsubmit = async (event) => {
   event.preventDefault();
+  // One save at a time: a second click while this one is in flight would
+  // make a second note.
+  if ($("save").disabled) return;
+  $("save").disabled = true;
   show("", "Saving...");
   try {
     const file = $("file").files[0];
@@ -122,8 +142,11 @@ $("editor").onsubmit = async (event) => {
     show("", "Saved");
   } catch (e) {
     show(e.message);
+  } finally {
+    $("save").disabled = false;
   }
 };
 $("cancel").onclick = reset;
+$("more").onclick = () => list(true).catch((e) => show(e.message));
 
 list().catch((e) => show(e.message));

@@ -27,8 +27,8 @@ const (
 // AppOrigin is the frontend's origin in the CORS tests.
 const AppOrigin = "https://app.example.com"
 
-// JSONHeader is the Content-Type of a JSON request.
-var JSONHeader = map[string]string{"Content-Type": "application/json"}
+// JSONHeader is the header of a JSON request.
+func JSONHeader() map[string]string { return map[string]string{"Content-Type": "application/json"} }
 
 // Request is one call; User is the caller's identity, sent the way the
 // front door carries it ("" sends none).
@@ -225,7 +225,7 @@ type Note struct {
 func CreateNote(t testing.TB, d Door, user, content string) Note {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{"content": content, "attachment": nil})
-	resp := d.Do(t, Request{Method: "POST", Path: "/notes", Body: string(body), Header: JSONHeader, User: user})
+	resp := d.Do(t, Request{Method: "POST", Path: "/notes", Body: string(body), Header: JSONHeader(), User: user})
 	if resp.Status != http.StatusCreated {
 		t.Fatalf("create: status = %d, want 201 (body %s)", resp.Status, resp.Body)
 	}

@@ -14,7 +14,9 @@ import (
 )
 
 // S3Credentials are those with-services.sh starts versitygw with.
-var S3Credentials = aws.Credentials{AccessKeyID: "notes-test", SecretAccessKey: "notes-test-secret"}
+func S3Credentials() aws.Credentials {
+	return aws.Credentials{AccessKeyID: "notes-test", SecretAccessKey: "notes-test-secret"}
+}
 
 // S3 is the base URL of an S3-compatible server that checks SigV4
 // signatures and enforces bucket CORS rules (versitygw).
@@ -85,7 +87,7 @@ func s3Client(t testing.TB) *s3.Client {
 	return s3.New(s3.Options{
 		Region:       "us-east-1",
 		BaseEndpoint: aws.String(S3(t)),
-		Credentials:  credentials.StaticCredentialsProvider{Value: S3Credentials},
+		Credentials:  credentials.StaticCredentialsProvider{Value: S3Credentials()},
 		UsePathStyle: true,
 	})
 }

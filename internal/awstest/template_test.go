@@ -1,8 +1,9 @@
-package main
+package awstest
 
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -10,148 +11,67 @@ import (
 	"testing"
 
 	"github.com/BurntSushi/toml"
-	"github.com/scratch-notes/notes-api/routes"
 	"gopkg.in/yaml.v3"
+
+	"github.com/scratch-notes/notes-api/internal/testenv"
+	"github.com/scratch-notes/notes-api/routes"
 )
 
-// yamlDoc is template.yaml as yaml.v3 nodes: CloudFormation's short tags
-// (!Ref, !GetAtt, !Sub, ...) stay on the nodes instead of failing a decode.
-type yamlDoc struct{ root *yaml.Node }
-
-func loadTemplate(t testing.TB) yamlDoc {
-	t.Helper()
-	b, err := os.ReadFile("template.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var n yaml.Node
-	if err := yaml.Unmarshal(b, &n); err != nil {
-		t.Fatalf("template.yaml: %v", err)
-	}
-	return yamlDoc{root: n.Content[0]}
-}
-
-// at follows mapping keys and sequence indexes ("0") from n; nil when the
-// path is not there.
-func at(n *yaml.Node, path ...string) *yaml.Node {
-	for _, p := range path {
-		if n == nil {
-			return nil
-		}
-		switch n.Kind {
-		case yaml.MappingNode:
-			var next *yaml.Node
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				if n.Content[i].Value == p {
-					next = n.Content[i+1]
-				}
-			}
-			n = next
-		case yaml.SequenceNode:
-			var idx int
-			for _, c := range p {
-				idx = idx*10 + int(c-'0')
-			}
-			if idx >= len(n.Content) {
-				return nil
-			}
-			n = n.Content[idx]
-		default:
-			return nil
-		}
-	}
-	return n
-}
-
-func (d yamlDoc) must(t testing.TB, path ...string) *yaml.Node {
-	t.Helper()
-	n := at(d.root, path...)
-	if n == nil {
-		t.Fatalf("template.yaml has no %s", strings.Join(path, "."))
-	}
-	return n
-}
-
-// value is a scalar at path, failing when it is missing or not scalar.
-func (d yamlDoc) value(t testing.TB, path ...string) string {
-	t.Helper()
-	n := d.must(t, path...)
-	if n.Kind != yaml.ScalarNode {
-		t.Fatalf("%s is not a scalar", strings.Join(path, "."))
-	}
-	return n.Value
-}
-
-func (d yamlDoc) equal(t testing.TB, want string, path ...string) {
-	t.Helper()
-	if got := d.value(t, path...); got != want {
-		t.Fatalf("%s = %q, want %q", strings.Join(path, "."), got, want)
-	}
-}
-
-// scalars lists a sequence's scalar values.
-func scalars(n *yaml.Node) []string {
-	var out []string
-	if n != nil {
-		for _, c := range n.Content {
-			out = append(out, c.Value)
-		}
-	}
-	return out
-}
+// The tests of template.yaml and samconfig.toml: each bullet of the issues
+// that shaped them, read as CloudFormation and SAM CLI read them.
 
 func TestTemplateFunction(t *testing.T) {
-	d := loadTemplate(t)
-	d.equal(t, "AWS::Serverless-2016-10-31", "Transform")
+	d := LoadTemplate(t)
+	d.Equal(t, "AWS::Serverless-2016-10-31", "Transform")
 	f := []string{"Resources", "NotesFunction"}
-	d.equal(t, "AWS::Serverless::Function", append(f, "Type")...)
-	d.equal(t, "makefile", append(f, "Metadata", "BuildMethod")...)
-	d.equal(t, "provided.al2023", append(f, "Properties", "Runtime")...)
-	d.equal(t, "bootstrap", append(f, "Properties", "Handler")...)
-	if got := scalars(d.must(t, append(f, "Properties", "Architectures")...)); strings.Join(got, ",") != "arm64" {
+	d.Equal(t, "AWS::Serverless::Function", append(f, "Type")...)
+	d.Equal(t, "makefile", append(f, "Metadata", "BuildMethod")...)
+	d.Equal(t, "provided.al2023", append(f, "Properties", "Runtime")...)
+	d.Equal(t, "bootstrap", append(f, "Properties", "Handler")...)
+	if got := Scalars(d.Must(t, append(f, "Properties", "Architectures")...)); strings.Join(got, ",") != "arm64" {
 		t.Fatalf("Architectures = %v, want [arm64]", got)
 	}
-	if mem, err := strconv.Atoi(d.value(t, append(f, "Properties", "MemorySize")...)); err != nil || mem < 128 || mem > 10240 {
+	if mem, err := strconv.Atoi(d.Value(t, append(f, "Properties", "MemorySize")...)); err != nil || mem < 128 || mem > 10240 {
 		t.Fatalf("MemorySize = %d, %v", mem, err)
 	}
-	if to, err := strconv.Atoi(d.value(t, append(f, "Properties", "Timeout")...)); err != nil || to < 3 || to >= 29 {
+	if to, err := strconv.Atoi(d.Value(t, append(f, "Properties", "Timeout")...)); err != nil || to < 3 || to >= 29 {
 		t.Fatalf("Timeout = %d, want under API Gateway's 29 s", to)
 	}
 
 	// Every variable main reads is declared, so sam local --env-vars can set it.
-	vars := d.must(t, append(f, "Properties", "Environment", "Variables")...)
+	vars := d.Must(t, append(f, "Properties", "Environment", "Variables")...)
 	for _, v := range []string{"NOTES_TABLE", "ATTACHMENTS_BUCKET", "CORS_ALLOWED_ORIGINS", "CORS_ALLOW_CREDENTIALS",
 		"CORS_MAX_AGE", "STRIPE_SECRET_ARN", "STRIPE_SECRET_KEY", "STRIPE_API_BASE", "DEV_IDENTITY_ID", "AWS_ENDPOINT_URL_DYNAMODB",
 		"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_SECRETS_MANAGER"} {
-		if at(vars, v) == nil {
+		if At(vars, v) == nil {
 			t.Fatalf("Environment.Variables has no %s", v)
 		}
 	}
 	for v, ref := range map[string]string{"NOTES_TABLE": "NotesTable", "ATTACHMENTS_BUCKET": "AttachmentsBucket",
 		"CORS_ALLOWED_ORIGINS": "AllowedOrigins", "STRIPE_SECRET_ARN": "StripeSecretArn"} {
-		if n := at(vars, v); n.Tag != "!Ref" || n.Value != ref {
+		if n := At(vars, v); n.Tag != "!Ref" || n.Value != ref {
 			t.Fatalf("%s = %s %s, want !Ref %s", v, n.Tag, n.Value, ref)
 		}
 	}
 
 	// Least privilege: only the five item actions, on the table; objects
 	// only under private/ in the bucket.
-	stmts := d.must(t, append(f, "Properties", "Policies", "0", "Statement")...)
+	stmts := d.Must(t, append(f, "Properties", "Policies", "0", "Statement")...)
 	var actions []string
 	for _, s := range stmts.Content {
-		for _, a := range scalars(at(s, "Action")) {
+		for _, a := range Scalars(At(s, "Action")) {
 			actions = append(actions, a)
 			if strings.Contains(a, "*") {
 				t.Fatalf("wildcard action %s", a)
 			}
 		}
-		res := at(s, "Resource")
+		res := At(s, "Resource")
 		switch {
-		case strings.HasPrefix(scalars(at(s, "Action"))[0], "dynamodb:"):
+		case strings.HasPrefix(Scalars(At(s, "Action"))[0], "dynamodb:"):
 			if res.Tag != "!GetAtt" || res.Value != "NotesTable.Arn" {
 				t.Fatalf("DynamoDB resource = %s %s, want !GetAtt NotesTable.Arn", res.Tag, res.Value)
 			}
-		case strings.HasPrefix(scalars(at(s, "Action"))[0], "s3:"):
+		case strings.HasPrefix(Scalars(At(s, "Action"))[0], "s3:"):
 			if res.Tag != "!Sub" || res.Value != "${AttachmentsBucket.Arn}/private/*" {
 				t.Fatalf("S3 resource = %s %s", res.Tag, res.Value)
 			}
@@ -163,44 +83,44 @@ func TestTemplateFunction(t *testing.T) {
 	}
 	// The Stripe key: no key in the environment, only the secret's ARN,
 	// readable by this function only when there is one, and only it.
-	if v := at(vars, "STRIPE_SECRET_KEY"); v.Tag == "!Ref" || v.Value != "" {
+	if v := At(vars, "STRIPE_SECRET_KEY"); v.Tag == "!Ref" || v.Value != "" {
 		t.Fatalf("STRIPE_SECRET_KEY = %s %q, want it declared empty (for sam local only)", v.Tag, v.Value)
 	}
-	secret := d.must(t, append(f, "Properties", "Policies", "1")...)
-	stmt := at(secret, "2")
-	if secret.Tag != "!If" || at(secret, "0").Value != "HasStripeSecret" || at(stmt, "Value") != nil ||
-		at(secret, "1", "Statement", "0", "Action").Value != "secretsmanager:GetSecretValue" ||
-		at(secret, "1", "Statement", "0", "Resource").Tag != "!Ref" || at(secret, "1", "Statement", "0", "Resource").Value != "StripeSecretArn" ||
+	secret := d.Must(t, append(f, "Properties", "Policies", "1")...)
+	stmt := At(secret, "2")
+	if secret.Tag != "!If" || At(secret, "0").Value != "HasStripeSecret" || At(stmt, "Value") != nil ||
+		At(secret, "1", "Statement", "0", "Action").Value != "secretsmanager:GetSecretValue" ||
+		At(secret, "1", "Statement", "0", "Resource").Tag != "!Ref" || At(secret, "1", "Statement", "0", "Resource").Value != "StripeSecretArn" ||
 		stmt.Tag != "!Ref" || stmt.Value != "AWS::NoValue" {
 		t.Fatal("the secret's policy is not: secretsmanager:GetSecretValue on StripeSecretArn, if there is one")
 	}
 
 	// Events: everything signed through ANY /{proxy+}; OPTIONS unsigned;
 	// GET / and GET /openapi.json unsigned, and nothing else.
-	events := d.must(t, append(f, "Properties", "Events")...)
+	events := d.Must(t, append(f, "Properties", "Events")...)
 	var any, options bool
 	public := map[string]bool{}
 	for i := 1; i < len(events.Content); i += 2 {
 		e := events.Content[i]
-		if at(e, "Type").Value != "Api" {
+		if At(e, "Type").Value != "Api" {
 			t.Fatalf("event %s is not an Api event", events.Content[i-1].Value)
 		}
-		if p := at(e, "Properties", "Path").Value; p != "/{proxy+}" {
-			a := at(e, "Properties", "Auth", "Authorizer")
-			if at(e, "Properties", "Method").Value != "GET" || a == nil || a.Value != "NONE" {
+		if p := At(e, "Properties", "Path").Value; p != "/{proxy+}" {
+			a := At(e, "Properties", "Auth", "Authorizer")
+			if At(e, "Properties", "Method").Value != "GET" || a == nil || a.Value != "NONE" {
 				t.Fatalf("event %s on %s is not an unsigned GET", events.Content[i-1].Value, p)
 			}
 			public[p] = true
 			continue
 		}
-		if r := at(e, "Properties", "RestApiId"); r == nil || r.Tag != "!Ref" || r.Value != "NotesApi" {
+		if r := At(e, "Properties", "RestApiId"); r == nil || r.Tag != "!Ref" || r.Value != "NotesApi" {
 			t.Fatalf("event %s is not on NotesApi", events.Content[i-1].Value)
 		}
-		switch at(e, "Properties", "Method").Value {
+		switch At(e, "Properties", "Method").Value {
 		case "ANY":
-			any = at(e, "Properties", "Auth") == nil // the API's default: AWS_IAM
+			any = At(e, "Properties", "Auth") == nil // the API's default: AWS_IAM
 		case "OPTIONS":
-			a := at(e, "Properties", "Auth", "Authorizer")
+			a := At(e, "Properties", "Auth", "Authorizer")
 			options = a != nil && a.Value == "NONE"
 		}
 	}
@@ -213,38 +133,38 @@ func TestTemplateFunction(t *testing.T) {
 }
 
 func TestTemplateApi(t *testing.T) {
-	d := loadTemplate(t)
+	d := LoadTemplate(t)
 	api := []string{"Resources", "NotesApi", "Properties"}
-	d.equal(t, "AWS::Serverless::Api", "Resources", "NotesApi", "Type")
-	d.equal(t, "AWS_IAM", append(api, "Auth", "DefaultAuthorizer")...)
-	d.equal(t, "NONE", append(api, "Auth", "InvokeRole")...)
-	d.equal(t, "3.0", append(api, "OpenApiVersion")...) // no stray "Stage" stage
-	if n := d.must(t, append(api, "StageName")...); n.Tag != "!Ref" || n.Value != "Stage" {
+	d.Equal(t, "AWS::Serverless::Api", "Resources", "NotesApi", "Type")
+	d.Equal(t, "AWS_IAM", append(api, "Auth", "DefaultAuthorizer")...)
+	d.Equal(t, "NONE", append(api, "Auth", "InvokeRole")...)
+	d.Equal(t, "3.0", append(api, "OpenApiVersion")...) // no stray "Stage" stage
+	if n := d.Must(t, append(api, "StageName")...); n.Tag != "!Ref" || n.Value != "Stage" {
 		t.Fatalf("StageName = %s %s, want !Ref Stage", n.Tag, n.Value)
 	}
-	d.equal(t, "true", append(api, "AlwaysDeploy")...) // a new AllowedOrigins reaches the gateway responses
+	d.Equal(t, "true", append(api, "AlwaysDeploy")...) // a new AllowedOrigins reaches the gateway responses
 	for _, rt := range []string{"DEFAULT_4XX", "DEFAULT_5XX"} {
-		h := d.must(t, append(api, "GatewayResponses", rt, "ResponseParameters", "Headers")...)
+		h := d.Must(t, append(api, "GatewayResponses", rt, "ResponseParameters", "Headers")...)
 		for allowed, want := range map[string]string{
 			"*":                       "'*'",
 			"https://app.example.com": "'https://app.example.com'",
 			"https://app.example.com,https://*.example.org": "method.request.header.Origin",
 		} {
-			if got := gatewayOrigin(t, d, at(h, "Access-Control-Allow-Origin"), allowed); got != want {
+			if got := d.GatewayOrigin(t, At(h, "Access-Control-Allow-Origin"), allowed); got != want {
 				t.Fatalf("%s Allow-Origin with AllowedOrigins=%s is %s, want %s", rt, allowed, got, want)
 			}
 		}
-		if v := at(h, "Access-Control-Allow-Headers"); v == nil || !strings.Contains(v.Value, "X-Amz-Security-Token") || !strings.HasPrefix(v.Value, "'") {
+		if v := At(h, "Access-Control-Allow-Headers"); v == nil || !strings.Contains(v.Value, "X-Amz-Security-Token") || !strings.HasPrefix(v.Value, "'") {
 			t.Fatalf("%s Allow-Headers = %v", rt, v)
 		}
-		if v := at(h, "Access-Control-Allow-Methods"); v == nil || v.Value != "'GET,POST,PUT,DELETE,OPTIONS'" {
+		if v := At(h, "Access-Control-Allow-Methods"); v == nil || v.Value != "'GET,POST,PUT,DELETE,OPTIONS'" {
 			t.Fatalf("%s Allow-Methods = %v", rt, v)
 		}
 	}
 	// One API, one stage: nothing else declares a stage or a deployment.
-	res := d.must(t, "Resources")
+	res := d.Must(t, "Resources")
 	for i := 1; i < len(res.Content); i += 2 {
-		switch at(res.Content[i], "Type").Value {
+		switch At(res.Content[i], "Type").Value {
 		case "AWS::ApiGateway::Stage", "AWS::ApiGateway::Deployment", "AWS::ApiGateway::RestApi":
 			t.Fatalf("resource %s adds a stage or API of its own", res.Content[i-1].Value)
 		}
@@ -252,59 +172,59 @@ func TestTemplateApi(t *testing.T) {
 }
 
 func TestTemplateData(t *testing.T) {
-	d := loadTemplate(t)
+	d := LoadTemplate(t)
 	tb := []string{"Resources", "NotesTable", "Properties"}
-	d.equal(t, "AWS::DynamoDB::Table", "Resources", "NotesTable", "Type")
-	d.equal(t, "PAY_PER_REQUEST", append(tb, "BillingMode")...)
-	d.equal(t, "true", append(tb, "PointInTimeRecoverySpecification", "PointInTimeRecoveryEnabled")...)
-	d.equal(t, "userId", append(tb, "KeySchema", "0", "AttributeName")...)
-	d.equal(t, "HASH", append(tb, "KeySchema", "0", "KeyType")...)
-	d.equal(t, "noteId", append(tb, "KeySchema", "1", "AttributeName")...)
-	d.equal(t, "RANGE", append(tb, "KeySchema", "1", "KeyType")...)
+	d.Equal(t, "AWS::DynamoDB::Table", "Resources", "NotesTable", "Type")
+	d.Equal(t, "PAY_PER_REQUEST", append(tb, "BillingMode")...)
+	d.Equal(t, "true", append(tb, "PointInTimeRecoverySpecification", "PointInTimeRecoveryEnabled")...)
+	d.Equal(t, "userId", append(tb, "KeySchema", "0", "AttributeName")...)
+	d.Equal(t, "HASH", append(tb, "KeySchema", "0", "KeyType")...)
+	d.Equal(t, "noteId", append(tb, "KeySchema", "1", "AttributeName")...)
+	d.Equal(t, "RANGE", append(tb, "KeySchema", "1", "KeyType")...)
 	for i := range 2 {
-		d.equal(t, "S", append(tb, "AttributeDefinitions", string(rune('0'+i)), "AttributeType")...)
+		d.Equal(t, "S", append(tb, "AttributeDefinitions", string(rune('0'+i)), "AttributeType")...)
 	}
 
 	b := []string{"Resources", "AttachmentsBucket", "Properties"}
-	rule := d.must(t, append(b, "CorsConfiguration", "CorsRules", "0")...)
+	rule := d.Must(t, append(b, "CorsConfiguration", "CorsRules", "0")...)
 	// Exactly what the presigned URLs are signed for, no more.
-	if got, want := strings.Join(scalars(at(rule, "AllowedMethods")), ","), strings.Join(routes.FileMethods, ","); got != want {
+	if got, want := strings.Join(Scalars(At(rule, "AllowedMethods")), ","), strings.Join(routes.FileMethods(), ","); got != want {
 		t.Fatalf("bucket AllowedMethods = %s, want %s", got, want)
 	}
-	if got, want := strings.Join(scalars(at(rule, "AllowedHeaders")), ","), strings.Join(routes.FileHeaders, ","); got != want {
+	if got, want := strings.Join(Scalars(At(rule, "AllowedHeaders")), ","), strings.Join(routes.FileHeaders(), ","); got != want {
 		t.Fatalf("bucket AllowedHeaders = %s, want %s", got, want)
 	}
-	if got := strings.Join(scalars(at(rule, "ExposedHeaders")), ","); got != "ETag" {
+	if got := strings.Join(Scalars(At(rule, "ExposedHeaders")), ","); got != "ETag" {
 		t.Fatalf("bucket ExposedHeaders = %s", got)
 	}
-	if o := at(rule, "AllowedOrigins"); o.Tag != "!Split" || at(o, "1").Tag != "!Ref" || at(o, "1").Value != "AllowedOrigins" {
+	if o := At(rule, "AllowedOrigins"); o.Tag != "!Split" || At(o, "1").Tag != "!Ref" || At(o, "1").Value != "AllowedOrigins" {
 		t.Fatalf("bucket AllowedOrigins does not follow the AllowedOrigins parameter")
 	}
 	for _, k := range []string{"BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"} {
-		d.equal(t, "true", append(b, "PublicAccessBlockConfiguration", k)...)
+		d.Equal(t, "true", append(b, "PublicAccessBlockConfiguration", k)...)
 	}
-	d.must(t, append(b, "BucketEncryption", "ServerSideEncryptionConfiguration", "0", "ServerSideEncryptionByDefault", "SSEAlgorithm")...)
+	d.Must(t, append(b, "BucketEncryption", "ServerSideEncryptionConfiguration", "0", "ServerSideEncryptionByDefault", "SSEAlgorithm")...)
 }
 
 func TestTemplateIdentity(t *testing.T) {
-	d := loadTemplate(t)
-	if got := scalars(d.must(t, "Resources", "UserPool", "Properties", "UsernameAttributes")); strings.Join(got, ",") != "email" {
+	d := LoadTemplate(t)
+	if got := Scalars(d.Must(t, "Resources", "UserPool", "Properties", "UsernameAttributes")); strings.Join(got, ",") != "email" {
 		t.Fatalf("UsernameAttributes = %v, want email sign-in", got)
 	}
-	d.equal(t, "false", "Resources", "UserPoolClient", "Properties", "GenerateSecret")
-	d.equal(t, "false", "Resources", "IdentityPool", "Properties", "AllowUnauthenticatedIdentities")
+	d.Equal(t, "false", "Resources", "UserPoolClient", "Properties", "GenerateSecret")
+	d.Equal(t, "false", "Resources", "IdentityPool", "Properties", "AllowUnauthenticatedIdentities")
 	role := []string{"Resources", "AuthenticatedRole", "Properties"}
-	trust := d.must(t, append(role, "AssumeRolePolicyDocument", "Statement", "0")...)
-	if at(trust, "Principal", "Federated").Value != "cognito-identity.amazonaws.com" ||
-		at(trust, "Condition", "ForAnyValue:StringLike", "cognito-identity.amazonaws.com:amr").Value != "authenticated" ||
-		at(trust, "Condition", "StringEquals", "cognito-identity.amazonaws.com:aud").Value != "IdentityPool" {
+	trust := d.Must(t, append(role, "AssumeRolePolicyDocument", "Statement", "0")...)
+	if At(trust, "Principal", "Federated").Value != "cognito-identity.amazonaws.com" ||
+		At(trust, "Condition", "ForAnyValue:StringLike", "cognito-identity.amazonaws.com:amr").Value != "authenticated" ||
+		At(trust, "Condition", "StringEquals", "cognito-identity.amazonaws.com:aud").Value != "IdentityPool" {
 		t.Fatal("the authenticated role does not trust only this identity pool's authenticated identities")
 	}
-	stmts := d.must(t, append(role, "Policies", "0", "PolicyDocument", "Statement")...)
+	stmts := d.Must(t, append(role, "Policies", "0", "PolicyDocument", "Statement")...)
 	for _, s := range stmts.Content {
-		res := at(s, "Resource")
-		switch acts := strings.Join(scalars(at(s, "Action")), ","); {
-		case at(s, "Action").Value == "execute-api:Invoke":
+		res := At(s, "Resource")
+		switch acts := strings.Join(Scalars(At(s, "Action")), ","); {
+		case At(s, "Action").Value == "execute-api:Invoke":
 			if res.Tag != "!Sub" || !strings.HasSuffix(res.Value, ":${NotesApi}/*") {
 				t.Fatalf("execute-api:Invoke on %s, want this API only", res.Value)
 			}
@@ -316,34 +236,34 @@ func TestTemplateIdentity(t *testing.T) {
 			t.Fatalf("unexpected statement %v", acts)
 		}
 	}
-	if r := d.must(t, "Resources", "IdentityPoolRoles", "Properties", "Roles", "authenticated"); r.Tag != "!GetAtt" || r.Value != "AuthenticatedRole.Arn" {
+	if r := d.Must(t, "Resources", "IdentityPoolRoles", "Properties", "Roles", "authenticated"); r.Tag != "!GetAtt" || r.Value != "AuthenticatedRole.Arn" {
 		t.Fatalf("authenticated identities get %s %s, want the AuthenticatedRole", r.Tag, r.Value)
 	}
-	if r := d.must(t, "Resources", "IdentityPoolRoles", "Properties", "IdentityPoolId"); r.Tag != "!Ref" || r.Value != "IdentityPool" {
+	if r := d.Must(t, "Resources", "IdentityPoolRoles", "Properties", "IdentityPoolId"); r.Tag != "!Ref" || r.Value != "IdentityPool" {
 		t.Fatal("the role attachment is not on this identity pool")
 	}
 }
 
 func TestTemplateParametersAndOutputs(t *testing.T) {
-	d := loadTemplate(t)
+	d := LoadTemplate(t)
 	for _, p := range []string{"Stage", "AllowedOrigins", "StripeSecretArn"} {
-		d.must(t, "Parameters", p)
+		d.Must(t, "Parameters", p)
 	}
 	// sam deploy --guided re-asks a NoEcho parameter left empty: every
 	// parameter can be answered with its default or empty.
 	for _, p := range []string{"Stage", "AllowedOrigins", "StripeSecretArn"} {
-		if at(d.root, "Parameters", p, "NoEcho") != nil {
+		if At(d.Root, "Parameters", p, "NoEcho") != nil {
 			t.Fatalf("parameter %s is NoEcho", p)
 		}
-		def := at(d.root, "Parameters", p, "Default")
+		def := At(d.Root, "Parameters", p, "Default")
 		if def == nil {
 			t.Fatalf("parameter %s has no default", p)
 		}
-		if pat := at(d.root, "Parameters", p, "AllowedPattern"); pat != nil && !regexp.MustCompile(pat.Value).MatchString(def.Value) {
+		if pat := At(d.Root, "Parameters", p, "AllowedPattern"); pat != nil && !regexp.MustCompile(pat.Value).MatchString(def.Value) {
 			t.Fatalf("parameter %s: its default %q does not match its AllowedPattern", p, def.Value)
 		}
 	}
-	origins := regexp.MustCompile(d.value(t, "Parameters", "AllowedOrigins", "AllowedPattern"))
+	origins := regexp.MustCompile(d.Value(t, "Parameters", "AllowedOrigins", "AllowedPattern"))
 	for v, ok := range map[string]bool{
 		"*": true, "https://app.example.com": true, "https://app.example.com,https://*.example.org": true, "http://localhost:5173": true,
 		"https://a.example.com, https://b.example.com": false, "": false, "app.example.com": false, "https://a.com,": false, "*,https://a.com": false,
@@ -352,21 +272,21 @@ func TestTemplateParametersAndOutputs(t *testing.T) {
 			t.Fatalf("AllowedOrigins %q accepted = %v, want %v", v, !ok, ok)
 		}
 	}
-	arn := regexp.MustCompile(d.value(t, "Parameters", "StripeSecretArn", "AllowedPattern"))
+	arn := regexp.MustCompile(d.Value(t, "Parameters", "StripeSecretArn", "AllowedPattern"))
 	if !arn.MatchString("arn:aws:secretsmanager:eu-west-1:123456789012:secret:stripe-AbCdEf") || arn.MatchString("sk_live_abc") {
 		t.Fatal("StripeSecretArn's pattern does not take a secret ARN, or takes a key")
 	}
 	for _, o := range []string{"ApiUrl", "Region", "UserPoolId", "UserPoolClientId", "IdentityPoolId", "AttachmentsBucketName"} {
-		d.must(t, "Outputs", o, "Value")
+		d.Must(t, "Outputs", o, "Value")
 	}
-	if v := d.value(t, "Outputs", "ApiUrl", "Value"); !strings.Contains(v, "${NotesApi}.execute-api") || !strings.HasSuffix(v, "/${Stage}") {
+	if v := d.Value(t, "Outputs", "ApiUrl", "Value"); !strings.Contains(v, "${NotesApi}.execute-api") || !strings.HasSuffix(v, "/${Stage}") {
 		t.Fatalf("ApiUrl = %s", v)
 	}
 }
 
 func TestSAMConfig(t *testing.T) {
 	var cfg map[string]any
-	meta, err := toml.DecodeFile("samconfig.toml", &cfg)
+	meta, err := toml.DecodeFile(filepath.Join(testenv.Root(), "samconfig.toml"), &cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -391,7 +311,7 @@ func TestSAMConfig(t *testing.T) {
 		t.Fatalf("local_start_api port = %v, want 3000", local["port"])
 	}
 	envFile := local["env_vars"].(string)
-	b, err := os.ReadFile(envFile)
+	b, err := os.ReadFile(filepath.Join(testenv.Root(), envFile))
 	if err != nil {
 		t.Fatalf("env_vars file: %v", err)
 	}
@@ -401,9 +321,9 @@ func TestSAMConfig(t *testing.T) {
 	if err := yaml.Unmarshal(b, &envVars); err != nil {
 		t.Fatal(err)
 	}
-	declared := at(loadTemplate(t).root, "Resources", "NotesFunction", "Properties", "Environment", "Variables")
+	declared := At(LoadTemplate(t).Root, "Resources", "NotesFunction", "Properties", "Environment", "Variables")
 	for k := range envVars["NotesFunction"] {
-		if at(declared, k) == nil {
+		if At(declared, k) == nil {
 			t.Fatalf("%s sets %s, which the template does not declare", envFile, k)
 		}
 	}
@@ -414,7 +334,7 @@ func TestSAMConfig(t *testing.T) {
 		t.Fatalf("%s names a bucket: sam local would presign for the template's logical id", envFile)
 	}
 	// Every sam local command the README shows has the same settings.
-	readme, _ := os.ReadFile("README.md")
+	readme, _ := os.ReadFile(filepath.Join(testenv.Root(), "README.md"))
 	cmds := regexp.MustCompile(`sam local ([a-z-]+)`).FindAllStringSubmatch(string(readme), -1)
 	if len(cmds) < 2 {
 		t.Fatalf("the README shows %d sam local commands, want start-api and invoke at least", len(cmds))
@@ -430,7 +350,7 @@ func TestSAMConfig(t *testing.T) {
 	if o, _ := deploy["parameter_overrides"].(string); strings.Contains(o, "StripeSecretKey") {
 		t.Fatal("samconfig.toml must not hold the Stripe key")
 	}
-	all, _ := os.ReadFile("samconfig.toml")
+	all, _ := os.ReadFile(filepath.Join(testenv.Root(), "samconfig.toml"))
 	if regexp.MustCompile(`[sr]k_(live|test)_[A-Za-z0-9]`).Match(all) {
 		t.Fatal("samconfig.toml holds something like a Stripe key")
 	}
@@ -448,62 +368,13 @@ func toStrings(v any) []string {
 	return out
 }
 
-// gatewayOrigin evaluates a gateway response's Access-Control-Allow-Origin
-// for an AllowedOrigins value, the way CloudFormation would: the template's
-// conditions, !If, !Sub of the parameter.
-func gatewayOrigin(t testing.TB, d yamlDoc, n *yaml.Node, allowed string) string {
-	t.Helper()
-	switch n.Tag {
-	case "!If":
-		if condition(t, d, at(d.root, "Conditions", at(n, "0").Value), allowed) {
-			return gatewayOrigin(t, d, at(n, "1"), allowed)
-		}
-		return gatewayOrigin(t, d, at(n, "2"), allowed)
-	case "!Sub":
-		return strings.ReplaceAll(n.Value, "${AllowedOrigins}", allowed)
-	}
-	return n.Value
-}
-
-// condition evaluates the template's conditions on AllowedOrigins: !Equals,
-// !Not, !Select of !Split, and !Ref of the parameter.
-func condition(t testing.TB, d yamlDoc, n *yaml.Node, allowed string) bool {
-	t.Helper()
-	var value func(n *yaml.Node) string
-	value = func(n *yaml.Node) string {
-		switch n.Tag {
-		case "!Ref":
-			if n.Value != "AllowedOrigins" {
-				t.Fatalf("condition on %s", n.Value)
-			}
-			return allowed
-		case "!Select":
-			i, _ := strconv.Atoi(at(n, "0").Value)
-			list := at(n, "1")
-			if list.Tag != "!Split" {
-				t.Fatalf("!Select of %s", list.Tag)
-			}
-			return strings.Split(value(at(list, "1")), at(list, "0").Value)[i]
-		}
-		return n.Value
-	}
-	switch n.Tag {
-	case "!Equals":
-		return value(at(n, "0")) == value(at(n, "1"))
-	case "!Not":
-		return !condition(t, d, at(n, "0"), allowed)
-	}
-	t.Fatalf("condition %s", n.Tag)
-	return false
-}
-
 // TestTemplateKeepsData: deleting or replacing the stack never deletes
 // users' data.
 func TestTemplateKeepsData(t *testing.T) {
-	d := loadTemplate(t)
+	d := LoadTemplate(t)
 	for _, r := range []string{"NotesTable", "UserPool", "AttachmentsBucket"} {
-		d.equal(t, "Retain", "Resources", r, "DeletionPolicy")
-		d.equal(t, "Retain", "Resources", r, "UpdateReplacePolicy")
+		d.Equal(t, "Retain", "Resources", r, "DeletionPolicy")
+		d.Equal(t, "Retain", "Resources", r, "UpdateReplacePolicy")
 	}
 }
 
@@ -511,8 +382,10 @@ func TestTemplateKeepsData(t *testing.T) {
 // template with AWS's own SAM translator) with its informational checks:
 // no finding at all.
 func TestCfnLint(t *testing.T) {
-	lint := need(t, "cfn-lint")
-	out, err := exec.Command(lint, "--format", "parseable", "--include-checks", "I", "--", "template.yaml").CombinedOutput()
+	lint := testenv.Need(t, "cfn-lint")
+	cmd := exec.Command(lint, "--format", "parseable", "--include-checks", "I", "--", "template.yaml")
+	cmd.Dir = testenv.Root()
+	out, err := cmd.CombinedOutput()
 	if err != nil || len(strings.TrimSpace(string(out))) > 0 {
 		t.Fatalf("cfn-lint: %v\n%s", err, out)
 	}

@@ -1,15 +1,11 @@
-package main
+package awstest
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -17,19 +13,18 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"gopkg.in/yaml.v3"
 
 	"github.com/scratch-notes/notes-api/internal/apitest"
 )
 
-// The two stand-ins below put the Lambda handler behind HTTP the way the
+// The two stand-ins below put a Lambda handler behind HTTP the way the
 // tools that cannot run here do, so that a browser meets what it would
 // meet. Each does what its tool does, read from the tool's source (SAM CLI
 // 1.164's samcli/local/apigw) or from template.yaml, never copied.
 
 var standinSeq atomic.Int64
 
-// samLocalAPI is `sam local start-api` on this template: every request is a
+// SAMLocal is `sam local start-api` on this template: every request is a
 // REST v1 event for the function, and the function's answer the HTTP
 // answer. Like the real tool it ignores the AWS_IAM authorizer (it runs
 // only Lambda authorizers), so the event has no Cognito identity
@@ -41,16 +36,19 @@ var standinSeq atomic.Int64
 // key (queryStringParameters; the multi-value forms have them all), and it
 // adds Content-Type: application/json to an answer that has none, and
 // nothing else.
-type samLocalAPI struct {
+type SAMLocal struct {
 	inv   apitest.Invoker
 	stage string
 }
 
-func newSAMLocalAPI(t *testing.T, inv apitest.Invoker) samLocalAPI {
-	return samLocalAPI{inv: inv, stage: loadTemplate(t).value(t, "Parameters", "Stage", "Default")}
+// NewSAMLocal is sam local start-api in front of inv, the function run
+// with AWS_SAM_LOCAL=true.
+func NewSAMLocal(t testing.TB, inv apitest.Invoker) SAMLocal {
+	t.Helper()
+	return SAMLocal{inv: inv, stage: LoadTemplate(t).Value(t, "Parameters", "Stage", "Default")}
 }
 
-func (s samLocalAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (s SAMLocal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	payload, _ := json.Marshal(s.event(r, body))
 	out, err := s.inv.Invoke(r.Context(), payload)
@@ -76,7 +74,7 @@ func (s samLocalAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // event is SAM's construct_v1_event for r, key for key (ApiGatewayLambdaEvent
 // and RequestContext.to_dict): nulls where SAM has None.
-func (s samLocalAPI) event(r *http.Request, body []byte) map[string]any {
+func (s SAMLocal) event(r *http.Request, body []byte) map[string]any {
 	orNil := func(m map[string]any) any {
 		if len(m) == 0 {
 			return nil
@@ -155,7 +153,7 @@ func writeGatewayJSON(w http.ResponseWriter, status int, h http.Header, body str
 	io.WriteString(w, body)
 }
 
-// deployedAPI is the template's REST API as API Gateway serves it: a
+// Deployed is the template's REST API as API Gateway serves it: a
 // request to a method whose Auth is the default AWS_IAM and that is not
 // signed is refused by API Gateway itself, with 403 {"message":"Missing
 // Authentication Token"} and the headers of the template's DEFAULT_4XX
@@ -163,27 +161,31 @@ func writeGatewayJSON(w http.ResponseWriter, status int, h http.Header, body str
 // Cognito identity. The routes and which of them need no signature are
 // read from the template's events. It cannot check a signature (there is
 // no IAM here): any SigV4 Authorization header stands for a valid one.
-type deployedAPI struct {
+type Deployed struct {
 	t              testing.TB
 	stage          string
 	inv            apitest.Invoker
 	allowedOrigins string // the AllowedOrigins parameter
 	identity       string // the Cognito identity of a signed request
-	doc            yamlDoc
+	doc            Template
 	unsigned       []apiEvent // events with Auth NONE
 }
 
 type apiEvent struct{ path, method string }
 
-func newDeployedAPI(t *testing.T, inv apitest.Invoker, allowedOrigins, identity string) deployedAPI {
-	d := loadTemplate(t)
-	api := deployedAPI{t: t, inv: inv, allowedOrigins: allowedOrigins, identity: identity, doc: d,
-		stage: d.value(t, "Parameters", "Stage", "Default")}
-	evs := d.must(t, "Resources", "NotesFunction", "Properties", "Events")
+// NewDeployed is API Gateway serving the template in front of inv, with
+// the AllowedOrigins parameter allowedOrigins; a signed request reaches the
+// function as the Cognito identity identity.
+func NewDeployed(t testing.TB, inv apitest.Invoker, allowedOrigins, identity string) Deployed {
+	t.Helper()
+	d := LoadTemplate(t)
+	api := Deployed{t: t, inv: inv, allowedOrigins: allowedOrigins, identity: identity, doc: d,
+		stage: d.Value(t, "Parameters", "Stage", "Default")}
+	evs := d.Must(t, "Resources", "NotesFunction", "Properties", "Events")
 	for i := 1; i < len(evs.Content); i += 2 {
 		e := evs.Content[i]
-		if a := at(e, "Properties", "Auth", "Authorizer"); a != nil && a.Value == "NONE" {
-			api.unsigned = append(api.unsigned, apiEvent{at(e, "Properties", "Path").Value, at(e, "Properties", "Method").Value})
+		if a := At(e, "Properties", "Auth", "Authorizer"); a != nil && a.Value == "NONE" {
+			api.unsigned = append(api.unsigned, apiEvent{At(e, "Properties", "Path").Value, At(e, "Properties", "Method").Value})
 		}
 	}
 	if len(api.unsigned) == 0 {
@@ -206,14 +208,14 @@ func route(path string, unsigned []apiEvent) string {
 	return ""
 }
 
-func (d deployedAPI) needsSignature(r *http.Request) bool {
+func (d Deployed) needsSignature(r *http.Request) bool {
 	p := route(r.URL.Path, d.unsigned)
 	return !slices.ContainsFunc(d.unsigned, func(e apiEvent) bool {
 		return e.path == p && (e.method == r.Method || e.method == "ANY")
 	})
 }
 
-func (d deployedAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (d Deployed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	signed := strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ")
 	if d.needsSignature(r) && !signed {
 		writeGatewayJSON(w, http.StatusForbidden, d.gatewayHeaders(r, "DEFAULT_4XX"), `{"message":"Missing Authentication Token"}`)
@@ -254,11 +256,14 @@ func (d deployedAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // gatewayHeaders are the template's gateway response headers, evaluated
 // for AllowedOrigins and r as API Gateway evaluates them: 'quoted' values
 // as they are, method.request.header.X as the request's header X.
-func (d deployedAPI) gatewayHeaders(r *http.Request, response string) http.Header {
+func (d Deployed) gatewayHeaders(r *http.Request, response string) http.Header {
 	h := http.Header{}
-	n := at(d.doc.root, "Resources", "NotesApi", "Properties", "GatewayResponses", response, "ResponseParameters", "Headers")
+	n := At(d.doc.Root, "Resources", "NotesApi", "Properties", "GatewayResponses", response, "ResponseParameters", "Headers")
 	for i := 1; n != nil && i < len(n.Content); i += 2 {
-		v := evalGatewayValue(d.t, d.doc, n.Content[i], d.allowedOrigins)
+		v := n.Content[i].Value
+		if tag := n.Content[i].Tag; tag == "!If" || tag == "!Sub" {
+			v = d.doc.GatewayOrigin(d.t, n.Content[i], d.allowedOrigins)
+		}
 		if name, ok := strings.CutPrefix(v, "method.request.header."); ok {
 			if rv := r.Header.Get(name); rv != "" {
 				h.Set(n.Content[i-1].Value, rv)
@@ -268,87 +273,4 @@ func (d deployedAPI) gatewayHeaders(r *http.Request, response string) http.Heade
 		h.Set(n.Content[i-1].Value, strings.Trim(v, "'"))
 	}
 	return h
-}
-
-// evalGatewayValue evaluates a gateway response header's value node.
-func evalGatewayValue(t testing.TB, d yamlDoc, n *yaml.Node, allowed string) string {
-	if n.Tag == "!If" || n.Tag == "!Sub" {
-		return gatewayOrigin(t, d, n, allowed)
-	}
-	return n.Value
-}
-
-// recorder keeps the last event an invoker was given.
-type recorder struct {
-	apitest.Invoker
-	last []byte
-}
-
-func (r *recorder) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
-	r.last = payload
-	return r.Invoker.Invoke(ctx, payload)
-}
-
-// keysOf lists the keys of a JSON object at path (dot-separated), sorted.
-func keysOf(t *testing.T, doc []byte, path string) []string {
-	t.Helper()
-	var v any
-	json.Unmarshal(doc, &v)
-	for _, p := range strings.Split(path, ".") {
-		if p != "" {
-			v = v.(map[string]any)[p]
-		}
-	}
-	var keys []string
-	for k := range v.(map[string]any) {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
-// TestSAMLocalEventFiles: the v1-sam-local events that `sam local invoke
-// -e` takes have the shape the sam local start-api stand-in sends, which
-// is SAM CLI's.
-func TestSAMLocalEventFilesMatchStandin(t *testing.T) {
-	rec := &recorder{Invoker: apitest.InvokerFunc(func(context.Context, []byte) ([]byte, error) {
-		return []byte(`{"statusCode":204}`), nil
-	})}
-	api := newSAMLocalAPI(t, rec)
-	req := httptest.NewRequest("POST", "/notes?limit=1&limit=2", strings.NewReader(`{"content":"x"}`))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Add("X-Twice", "first")
-	req.Header.Add("X-Twice", "second")
-	w := httptest.NewRecorder()
-	api.ServeHTTP(w, req)
-	if w.Header().Get("Content-Type") != "application/json" {
-		t.Fatalf("an answer with no Content-Type got %q, want application/json added", w.Header().Get("Content-Type"))
-	}
-	var sent events.APIGatewayProxyRequest
-	json.Unmarshal(rec.last, &sent)
-	if sent.IsBase64Encoded || sent.Body != `{"content":"x"}` || sent.Headers["X-Twice"] != "first" ||
-		sent.QueryStringParameters["limit"] != "2" || sent.RequestContext.Stage != "dev" {
-		t.Fatalf("the stand-in sent %s", rec.last)
-	}
-	files, _ := filepath.Glob("testdata/events/v1-sam-local/*.json")
-	if len(files) < 3 {
-		t.Fatalf("%d sam local events", len(files))
-	}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, path := range []string{"", "requestContext", "requestContext.identity"} {
-			if got, want := keysOf(t, b, path), keysOf(t, rec.last, path); !slices.Equal(got, want) {
-				t.Fatalf("%s %s keys = %v, want sam local's %v", f, path, got, want)
-			}
-		}
-		var ev events.APIGatewayProxyRequest
-		json.Unmarshal(b, &ev)
-		if ev.IsBase64Encoded || ev.RequestContext.Stage != sent.RequestContext.Stage || ev.RequestContext.Identity.CognitoIdentityID != "" {
-			t.Fatalf("%s: base64 %v, stage %q, identity %q; sam local sends none, %q, none", f,
-				ev.IsBase64Encoded, ev.RequestContext.Stage, ev.RequestContext.Identity.CognitoIdentityID, sent.RequestContext.Stage)
-		}
-	}
 }

@@ -1,0 +1,92 @@
+package awstest
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/scratch-notes/notes-api/internal/apitest"
+	"github.com/scratch-notes/notes-api/internal/testenv"
+)
+
+// recorder keeps the last event an invoker was given.
+type recorder struct {
+	apitest.Invoker
+	last []byte
+}
+
+func (r *recorder) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	r.last = payload
+	return r.Invoker.Invoke(ctx, payload)
+}
+
+// keysOf lists the keys of a JSON object at path (dot-separated), sorted.
+func keysOf(t *testing.T, doc []byte, path string) []string {
+	t.Helper()
+	var v any
+	json.Unmarshal(doc, &v)
+	for _, p := range strings.Split(path, ".") {
+		if p != "" {
+			v = v.(map[string]any)[p]
+		}
+	}
+	var keys []string
+	for k := range v.(map[string]any) {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// TestSAMLocalEventFilesMatchStandin: the v1-sam-local events that `sam local invoke
+// -e` takes have the shape the sam local start-api stand-in sends, which
+// is SAM CLI's.
+func TestSAMLocalEventFilesMatchStandin(t *testing.T) {
+	rec := &recorder{Invoker: apitest.InvokerFunc(func(context.Context, []byte) ([]byte, error) {
+		return []byte(`{"statusCode":204}`), nil
+	})}
+	api := NewSAMLocal(t, rec)
+	req := httptest.NewRequest("POST", "/notes?limit=1&limit=2", strings.NewReader(`{"content":"x"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Add("X-Twice", "first")
+	req.Header.Add("X-Twice", "second")
+	w := httptest.NewRecorder()
+	api.ServeHTTP(w, req)
+	if w.Header().Get("Content-Type") != "application/json" {
+		t.Fatalf("an answer with no Content-Type got %q, want application/json added", w.Header().Get("Content-Type"))
+	}
+	var sent events.APIGatewayProxyRequest
+	json.Unmarshal(rec.last, &sent)
+	if sent.IsBase64Encoded || sent.Body != `{"content":"x"}` || sent.Headers["X-Twice"] != "first" ||
+		sent.QueryStringParameters["limit"] != "2" || sent.RequestContext.Stage != "dev" {
+		t.Fatalf("the stand-in sent %s", rec.last)
+	}
+	files, _ := filepath.Glob(filepath.Join(testenv.Root(), "testdata", "events", "v1-sam-local", "*.json"))
+	if len(files) < 3 {
+		t.Fatalf("%d sam local events", len(files))
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, path := range []string{"", "requestContext", "requestContext.identity"} {
+			if got, want := keysOf(t, b, path), keysOf(t, rec.last, path); !slices.Equal(got, want) {
+				t.Fatalf("%s %s keys = %v, want sam local's %v", f, path, got, want)
+			}
+		}
+		var ev events.APIGatewayProxyRequest
+		json.Unmarshal(b, &ev)
+		if ev.IsBase64Encoded || ev.RequestContext.Stage != sent.RequestContext.Stage || ev.RequestContext.Identity.CognitoIdentityID != "" {
+			t.Fatalf("%s: base64 %v, stage %q, identity %q; sam local sends none, %q, none", f,
+				ev.IsBase64Encoded, ev.RequestContext.Stage, ev.RequestContext.Identity.CognitoIdentityID, sent.RequestContext.Stage)
+		}
+	}
+}

@@ -1,0 +1,167 @@
+// Package awstest stands in for the AWS tools that cannot run here, doing
+// what each does as read from its source or from template.yaml: `sam local
+// start-api` (SAMLocal), API Gateway deploying the template (Deployed),
+// and Lambda's Runtime API (RuntimeAPI); and it runs the real built
+// bootstrap under the Lambda Runtime Interface Emulator (StartRIE). It
+// reads template.yaml as CloudFormation would, for those and for the
+// template's own tests, which live here.
+//
+// Only tests import it.
+package awstest
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/scratch-notes/notes-api/internal/testenv"
+)
+
+// Template is template.yaml as yaml.v3 nodes: CloudFormation's short tags
+// (!Ref, !GetAtt, !Sub, ...) stay on the nodes instead of failing a decode.
+type Template struct{ Root *yaml.Node }
+
+// ReadTemplate reads the repository's template.yaml.
+func ReadTemplate() (Template, error) {
+	b, err := os.ReadFile(filepath.Join(testenv.Root(), "template.yaml"))
+	if err != nil {
+		return Template{}, err
+	}
+	var n yaml.Node
+	if err := yaml.Unmarshal(b, &n); err != nil {
+		return Template{}, fmt.Errorf("template.yaml: %w", err)
+	}
+	return Template{Root: n.Content[0]}, nil
+}
+
+// LoadTemplate is ReadTemplate, failing the test on an error.
+func LoadTemplate(t testing.TB) Template {
+	t.Helper()
+	d, err := ReadTemplate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// At follows mapping keys and sequence indexes ("0") from n; nil when the
+// path is not there.
+func At(n *yaml.Node, path ...string) *yaml.Node {
+	for _, p := range path {
+		if n == nil {
+			return nil
+		}
+		switch n.Kind {
+		case yaml.MappingNode:
+			var next *yaml.Node
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == p {
+					next = n.Content[i+1]
+				}
+			}
+			n = next
+		case yaml.SequenceNode:
+			idx, err := strconv.Atoi(p)
+			if err != nil || idx < 0 || idx >= len(n.Content) {
+				return nil
+			}
+			n = n.Content[idx]
+		default:
+			return nil
+		}
+	}
+	return n
+}
+
+// Must is the node at path, failing the test when it is missing.
+func (d Template) Must(t testing.TB, path ...string) *yaml.Node {
+	t.Helper()
+	n := At(d.Root, path...)
+	if n == nil {
+		t.Fatalf("template.yaml has no %s", strings.Join(path, "."))
+	}
+	return n
+}
+
+// Value is a scalar at path, failing when it is missing or not scalar.
+func (d Template) Value(t testing.TB, path ...string) string {
+	t.Helper()
+	n := d.Must(t, path...)
+	if n.Kind != yaml.ScalarNode {
+		t.Fatalf("%s is not a scalar", strings.Join(path, "."))
+	}
+	return n.Value
+}
+
+// Equal fails the test unless the scalar at path is want.
+func (d Template) Equal(t testing.TB, want string, path ...string) {
+	t.Helper()
+	if got := d.Value(t, path...); got != want {
+		t.Fatalf("%s = %q, want %q", strings.Join(path, "."), got, want)
+	}
+}
+
+// Scalars lists a sequence's scalar values.
+func Scalars(n *yaml.Node) []string {
+	var out []string
+	if n != nil {
+		for _, c := range n.Content {
+			out = append(out, c.Value)
+		}
+	}
+	return out
+}
+
+// GatewayOrigin evaluates a gateway response's Access-Control-Allow-Origin
+// for an AllowedOrigins value, the way CloudFormation would: the template's
+// conditions, !If, !Sub of the parameter.
+func (d Template) GatewayOrigin(t testing.TB, n *yaml.Node, allowed string) string {
+	t.Helper()
+	switch n.Tag {
+	case "!If":
+		if d.condition(t, At(d.Root, "Conditions", At(n, "0").Value), allowed) {
+			return d.GatewayOrigin(t, At(n, "1"), allowed)
+		}
+		return d.GatewayOrigin(t, At(n, "2"), allowed)
+	case "!Sub":
+		return strings.ReplaceAll(n.Value, "${AllowedOrigins}", allowed)
+	}
+	return n.Value
+}
+
+// condition evaluates the template's conditions on AllowedOrigins: !Equals,
+// !Not, !Select of !Split, and !Ref of the parameter.
+func (d Template) condition(t testing.TB, n *yaml.Node, allowed string) bool {
+	t.Helper()
+	var value func(n *yaml.Node) string
+	value = func(n *yaml.Node) string {
+		switch n.Tag {
+		case "!Ref":
+			if n.Value != "AllowedOrigins" {
+				t.Fatalf("condition on %s", n.Value)
+			}
+			return allowed
+		case "!Select":
+			i, _ := strconv.Atoi(At(n, "0").Value)
+			list := At(n, "1")
+			if list.Tag != "!Split" {
+				t.Fatalf("!Select of %s", list.Tag)
+			}
+			return strings.Split(value(At(list, "1")), At(list, "0").Value)[i]
+		}
+		return n.Value
+	}
+	switch n.Tag {
+	case "!Equals":
+		return value(At(n, "0")) == value(At(n, "1"))
+	case "!Not":
+		return !d.condition(t, At(n, "0"), allowed)
+	}
+	t.Fatalf("condition %s", n.Tag)
+	return false
+}

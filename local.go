@@ -1,0 +1,51 @@
+//go:build !lambda
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/scratch-notes/notes-api/attachments"
+	"github.com/scratch-notes/notes-api/routes"
+)
+
+// loadAWS is the one AWS configuration every client is built from, the
+// SDK's own way: the environment, the shared config and credentials
+// files, SSO and the rest of its chain, as a developer's machine needs.
+// The Lambda build has a lighter one (lambda.go).
+func loadAWS(ctx context.Context, _ func(string) string) (aws.Config, error) {
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("AWS configuration: %w", err)
+	}
+	if cfg.Region == "" {
+		return aws.Config{}, errors.New("AWS_REGION is not set")
+	}
+	return cfg, nil
+}
+
+// localFiles starts the embedded S3-compatible endpoint on a free
+// loopback port, keeping files in a directory beside NOTES_DB
+// (notes.db: notes-attachments/), behind the API's CORS policy and with
+// its server's limits. It is not in the Lambda build.
+func localFiles(c config, log *slog.Logger) (routes.Files, func(), error) {
+	dir := strings.TrimSuffix(c.notesDB, filepath.Ext(c.notesDB)) + "-attachments"
+	e, err := attachments.StartLocal(attachments.LocalConfig{Dir: dir, Wrap: c.cors.Files, Server: newServer, Log: log})
+	if err != nil {
+		return nil, nil, fmt.Errorf("NOTES_DB=%s: %w", c.notesDB, err)
+	}
+	log.Info("attachments", "endpoint", e.URL, "dir", dir)
+	return e.Files, func() {
+		if err := e.Close(); err != nil {
+			log.Error("attachments endpoint", "error", err.Error())
+		}
+	}, nil
+}
