@@ -78,8 +78,9 @@ func median[T int64 | time.Duration](v []T) T {
 // benchTable is a DynamoDB table in dynalite, and the environment that
 // points a function at it.
 func benchTable(b *testing.B) []string {
-	table := storetest.Table(b, testenv.DynamoClient(b, 3))
-	return []string{"NOTES_TABLE=" + table, "AWS_REGION=us-east-1", "AWS_ENDPOINT_URL_DYNAMODB=" + testenv.DynamoDB(b),
+	client := testenv.DynamoClient(b, 3)
+	return []string{"NOTES_TABLE=" + storetest.Table(b, client, storetest.NotesTable),
+		"PURCHASES_TABLE=" + storetest.Table(b, client, storetest.PurchasesTable), "AWS_REGION=us-east-1", "AWS_ENDPOINT_URL_DYNAMODB=" + testenv.DynamoDB(b),
 		"AWS_ACCESS_KEY_ID=bench", "AWS_SECRET_ACCESS_KEY=bench", "AWS_SESSION_TOKEN=bench"}
 }
 

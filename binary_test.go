@@ -424,3 +424,47 @@ func TestStripeKeyFromSecret(t *testing.T) {
 		})
 	}
 }
+
+// TestStripeKeysFromSecret: deployed, the webhook's signing secret arrives
+// in the same Secrets Manager secret as the key, a JSON object; the built
+// binary makes an intent with the key and takes a webhook event signed
+// with that secret, and records it. A secret that is still the plain key
+// keeps billing working, and the webhook answers 503.
+func TestStripeKeysFromSecret(t *testing.T) {
+	aws := []string{"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
+		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "STRIPE_API_BASE=" + testenv.StripeMock(t),
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + testenv.SecretsManager(t)}
+	const whsec = "whsec_from_the_secret"
+	event := `{"id":"evt_bin","object":"event","type":"payment_intent.succeeded","data":{"object":{"id":"pi_bin","object":"payment_intent",` +
+		`"amount":4200,"amount_received":4200,"currency":"usd","created":1764547200,"metadata":{"identityId":"local-user","storage":"21"}}}}`
+	signature := stripeSignature(event, whsec)
+
+	both := testenv.Secret(t, `{"secretKey":"sk_test_123","webhookSecret":"`+whsec+`"}`, false)
+	base := startBinary(t, append(aws, "STRIPE_SECRET_ARN="+both)...).URL
+	if status, body := post(t, base+"/billing", `{"storage":21}`, nil); status != http.StatusCreated || !strings.Contains(body, `"clientSecret"`) {
+		t.Fatalf("intent = %d %s", status, body)
+	}
+	if status, body := post(t, base+"/billing/webhook", event, map[string]string{"Stripe-Signature": signature}); status != http.StatusOK ||
+		!strings.Contains(body, `"recorded":true`) {
+		t.Fatalf("webhook = %d %s", status, body)
+	}
+	resp, err := http.Get(base + "/billing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), `"storage":21`) || !strings.Contains(string(b), "pi_bin") {
+		t.Fatalf("GET /billing = %s", b)
+	}
+
+	plain := testenv.Secret(t, "sk_test_123", false)
+	base = startBinary(t, append(aws, "STRIPE_SECRET_ARN="+plain)...).URL
+	if status, body := post(t, base+"/billing", `{"storage":21}`, nil); status != http.StatusCreated {
+		t.Fatalf("intent with a plain-key secret = %d %s", status, body)
+	}
+	if status, body := post(t, base+"/billing/webhook", event, map[string]string{"Stripe-Signature": signature}); status != http.StatusServiceUnavailable ||
+		strings.Contains(body, "whsec") {
+		t.Fatalf("webhook with a plain-key secret = %d %s, want 503", status, body)
+	}
+}

@@ -148,8 +148,8 @@ func (l *requestLog) count(method string) int {
 }
 
 // failOnBoom makes reading the note "boom" panic: the injected failure.
-func failOnBoom(notes routes.NoteStore) routes.NoteStore {
-	return storetest.Faulty{NoteStore: notes, GetFn: func(ctx context.Context, userID, noteID string) (store.Note, error) {
+func failOnBoom(notes storetest.Store) storetest.Store {
+	return storetest.Faulty{Store: notes, GetFn: func(ctx context.Context, userID, noteID string) (store.Note, error) {
 		if noteID == "boom" {
 			panic("injected failure")
 		}
@@ -161,7 +161,7 @@ func failOnBoom(notes routes.NoteStore) routes.NoteStore {
 // store it writes to and a log of what reached it.
 type apiServer struct {
 	url   string
-	notes routes.NoteStore
+	notes storetest.Store
 	log   *requestLog
 }
 

@@ -3,14 +3,21 @@ package main
 // The helpers of the tests that need main's wiring or the built binary.
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/scratch-notes/notes-api/internal/storetest"
 	"github.com/scratch-notes/notes-api/internal/testenv"
 	"github.com/scratch-notes/notes-api/routes"
 )
@@ -32,7 +39,7 @@ func testConfig(t testing.TB, env map[string]string) config {
 }
 
 // testHandler is the API main builds from env, on notes, with files.
-func testHandler(t testing.TB, env map[string]string, notes routes.NoteStore, files routes.Files) http.Handler {
+func testHandler(t testing.TB, env map[string]string, notes storetest.Store, files routes.Files) http.Handler {
 	t.Helper()
 	h, err := newHandler(testConfig(t, env), notes, files, nil, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -78,4 +85,31 @@ func startBinary(t testing.TB, env ...string) *process {
 		}
 	})
 	return p
+}
+
+// stripeSignature is the Stripe-Signature Stripe sends with payload now,
+// by the scheme Stripe documents: t=<unix time>,v1=<hex HMAC-SHA256 of
+// "<t>.<payload>" with the endpoint's secret>.
+func stripeSignature(payload, secret string) string {
+	now := time.Now().Unix()
+	mac := hmac.New(sha256.New, []byte(secret))
+	fmt.Fprintf(mac, "%d.%s", now, payload)
+	return fmt.Sprintf("t=%d,v1=%x", now, mac.Sum(nil))
+}
+
+// post sends body to url as JSON with the given headers.
+func post(t *testing.T, url, body string, header map[string]string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }

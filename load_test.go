@@ -47,8 +47,9 @@ func TestLoad(t *testing.T) {
 	}{
 		{"bolt", func(*testing.T) []string { return nil }},
 		{"dynamo", func(t *testing.T) []string {
-			table := storetest.Table(t, testenv.DynamoClient(t, 3))
-			return []string{"NOTES_TABLE=" + table, "AWS_REGION=us-east-1", "AWS_ENDPOINT_URL_DYNAMODB=" + testenv.DynamoDB(t),
+			client := testenv.DynamoClient(t, 3)
+			return []string{"NOTES_TABLE=" + storetest.Table(t, client, storetest.NotesTable),
+				"PURCHASES_TABLE=" + storetest.Table(t, client, storetest.PurchasesTable), "AWS_REGION=us-east-1", "AWS_ENDPOINT_URL_DYNAMODB=" + testenv.DynamoDB(t),
 				"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null"}
 		}},
 	} {

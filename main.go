@@ -32,9 +32,16 @@ import (
 	"github.com/scratch-notes/notes-api/store"
 )
 
+// notesStore is what main opens: the notes, and what was paid for beside
+// them.
+type notesStore interface {
+	routes.NoteStore
+	routes.PurchaseStore
+}
+
 var (
-	_ routes.NoteStore = (*store.Bolt)(nil)
-	_ routes.NoteStore = (*store.Dynamo)(nil)
+	_ notesStore = (*store.Bolt)(nil)
+	_ notesStore = (*store.Dynamo)(nil)
 )
 
 func main() {
@@ -52,11 +59,13 @@ type config struct {
 	port        int
 	notesDB     string
 	notesTable  string
+	purchases   string // PURCHASES_TABLE, with NOTES_TABLE
 	bucket      string // ATTACHMENTS_BUCKET; empty: local files, or none under Lambda
 	devIdentity string
 	cors        routes.CORS
 	stripeKey   string
-	stripeARN   string // STRIPE_SECRET_ARN: the key is read from Secrets Manager
+	webhookKey  string // STRIPE_WEBHOOK_SECRET
+	stripeARN   string // STRIPE_SECRET_ARN: the keys are read from Secrets Manager
 	stripeBase  string // empty: Stripe's own API
 	// The AWS SDK's endpoint variables, honoured however the AWS
 	// configuration is built: the service's own, else AWS_ENDPOINT_URL.
@@ -71,9 +80,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 		port:        3000,
 		notesDB:     getenv("NOTES_DB"),
 		notesTable:  getenv("NOTES_TABLE"),
+		purchases:   getenv("PURCHASES_TABLE"),
 		bucket:      getenv("ATTACHMENTS_BUCKET"),
 		devIdentity: getenv("DEV_IDENTITY_ID"),
 		stripeKey:   getenv("STRIPE_SECRET_KEY"),
+		webhookKey:  getenv("STRIPE_WEBHOOK_SECRET"),
 		stripeARN:   getenv("STRIPE_SECRET_ARN"),
 		stripeBase:  getenv("STRIPE_API_BASE"),
 		cors:        routes.CORS{MaxAge: 600},
@@ -126,6 +137,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if c.stripeKey != "" && c.stripeARN != "" {
 		return c, errors.New("STRIPE_SECRET_KEY and STRIPE_SECRET_ARN are both set: set the key for local use, or the secret's ARN, not both")
 	}
+	if c.webhookKey != "" && c.stripeARN != "" {
+		return c, errors.New(`STRIPE_WEBHOOK_SECRET and STRIPE_SECRET_ARN are both set: with the ARN, the webhook's signing secret is in the secret too ({"secretKey": ..., "webhookSecret": ...})`)
+	}
+	if (c.notesTable == "") != (c.purchases == "") {
+		return c, fmt.Errorf("NOTES_TABLE=%q and PURCHASES_TABLE=%q: set both tables (the DynamoDB store), or neither (the embedded store)", c.notesTable, c.purchases)
+	}
 	if err := checkURL("STRIPE_API_BASE", c.stripeBase); err != nil {
 		return c, err
 	}
@@ -177,38 +194,48 @@ func boltError(path string, err error) error {
 	return fmt.Errorf("NOTES_DB=%s: %w", path, err)
 }
 
-// newBiller returns the Stripe biller: with STRIPE_SECRET_KEY, or with the
-// key in the Secrets Manager secret STRIPE_SECRET_ARN, read at the first
-// charge (never at start-up) and kept; nil when neither is set.
+// newBiller returns the Stripe biller: with STRIPE_SECRET_KEY and
+// STRIPE_WEBHOOK_SECRET, or with the keys in the Secrets Manager secret
+// STRIPE_SECRET_ARN, read at the first call (never at start-up) and kept;
+// nil when none is set.
 func newBiller(c config, awsCfg func() (aws.Config, error)) routes.Biller {
 	switch {
-	case c.stripeKey != "":
-		return billing.New(billing.Config{Key: billing.StaticKey(c.stripeKey), APIBase: c.stripeBase})
 	case c.stripeARN != "":
-		key := func(ctx context.Context) (string, error) {
+		keys := func(ctx context.Context) (billing.Keys, error) {
 			cfg, err := awsCfg()
 			if err != nil {
-				return "", fmt.Errorf("STRIPE_SECRET_ARN: %w: %w", err, billing.ErrNoKey)
+				return billing.Keys{}, fmt.Errorf("STRIPE_SECRET_ARN: %w: %w", err, billing.ErrNoKey)
 			}
-			key, err := secrets.New(cfg, c.secretsEndpoint).SecretString(ctx, c.stripeARN)
+			s, err := secrets.New(cfg, c.secretsEndpoint).SecretString(ctx, c.stripeARN)
 			if errors.Is(err, secrets.ErrUnavailable) {
-				return "", fmt.Errorf("%w: %w", err, billing.ErrNoKey)
+				return billing.Keys{}, fmt.Errorf("%w: %w", err, billing.ErrNoKey)
 			}
-			return key, err
+			if err != nil {
+				return billing.Keys{}, err
+			}
+			k, err := billing.ParseSecret(s)
+			if err != nil {
+				return billing.Keys{}, fmt.Errorf("STRIPE_SECRET_ARN %s: %w", c.stripeARN, err)
+			}
+			return k, nil
 		}
-		return billing.New(billing.Config{Key: key, APIBase: c.stripeBase})
+		return billing.New(billing.Config{Keys: keys, APIBase: c.stripeBase})
+	case c.stripeKey != "" || c.webhookKey != "":
+		return billing.New(billing.Config{Keys: billing.StaticKeys(billing.Keys{Secret: c.stripeKey, Webhook: c.webhookKey}),
+			APIBase: c.stripeBase})
 	}
 	return nil
 }
 
 // newHandler builds the API for a configuration.
-func newHandler(c config, notes routes.NoteStore, files routes.Files, awsCfg func() (aws.Config, error), log *slog.Logger) (http.Handler, error) {
+func newHandler(c config, notes notesStore, files routes.Files, awsCfg func() (aws.Config, error), log *slog.Logger) (http.Handler, error) {
 	mode := routes.IdentityLocal
 	if c.lambda && !c.samLocal {
 		mode = routes.IdentityDeployed
 	}
 	h, err := routes.New(routes.Config{
 		Notes:          notes,
+		Purchases:      notes,
 		Billing:        newBiller(c, awsCfg),
 		Files:          files,
 		Logger:         log,
@@ -223,7 +250,7 @@ func newHandler(c config, notes routes.NoteStore, files routes.Files, awsCfg fun
 // openStore returns the DynamoDB store when NOTES_TABLE is set, else the
 // embedded one, and what closes it. awsCfg is called only when the store
 // needs it.
-func openStore(c config, awsCfg func() (aws.Config, error)) (routes.NoteStore, func() error, error) {
+func openStore(c config, awsCfg func() (aws.Config, error)) (notesStore, func() error, error) {
 	if c.notesTable == "" {
 		s, err := store.OpenBolt(c.notesDB)
 		if err != nil {
@@ -240,7 +267,7 @@ func openStore(c config, awsCfg func() (aws.Config, error)) (routes.NoteStore, f
 			o.BaseEndpoint = aws.String(c.dynamoEndpoint)
 		}
 	})
-	return store.NewDynamo(client, c.notesTable), func() error { return nil }, nil
+	return store.NewDynamo(client, c.notesTable, c.purchases), func() error { return nil }, nil
 }
 
 // openFiles returns the attachments bucket when ATTACHMENTS_BUCKET is set.

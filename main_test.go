@@ -71,6 +71,10 @@ func TestConfigRefusals(t *testing.T) {
 		{map[string]string{"AWS_ENDPOINT_URL": "127.0.0.1"}, "AWS_ENDPOINT_URL"},
 		{map[string]string{"STRIPE_API_BASE": "stripe.example"}, "STRIPE_API_BASE"},
 		{map[string]string{"STRIPE_SECRET_KEY": "sk_test_1", "STRIPE_SECRET_ARN": arn}, "STRIPE_SECRET_ARN"},
+		// With the ARN, the signing secret is in the secret too.
+		{map[string]string{"STRIPE_WEBHOOK_SECRET": "whsec_1", "STRIPE_SECRET_ARN": arn}, "STRIPE_WEBHOOK_SECRET"},
+		{map[string]string{"NOTES_TABLE": "notes"}, "PURCHASES_TABLE"},
+		{map[string]string{"PURCHASES_TABLE": "purchases"}, "NOTES_TABLE"},
 	} {
 		_, err := loadConfig(func(k string) string { return tc.env[k] })
 		if err == nil || !strings.Contains(err.Error(), tc.names) {
@@ -84,7 +88,7 @@ func TestDynamoNeedsRegion(t *testing.T) {
 		t.Setenv(k, "")
 	}
 	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
-	_, _, err := openStore(testConfig(t, map[string]string{"NOTES_TABLE": "notes"}), func() (aws.Config, error) { return loadAWS(context.Background(), os.Getenv) })
+	_, _, err := openStore(testConfig(t, map[string]string{"NOTES_TABLE": "notes", "PURCHASES_TABLE": "purchases"}), func() (aws.Config, error) { return loadAWS(context.Background(), os.Getenv) })
 	if err == nil || !strings.Contains(err.Error(), "AWS_REGION") {
 		t.Fatalf("NOTES_TABLE without a region: err = %v, want one naming AWS_REGION", err)
 	}
@@ -126,8 +130,9 @@ func TestDynamoFromEnvironment(t *testing.T) {
 		"AWS_PROFILE": "", "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"} {
 		t.Setenv(k, v)
 	}
-	table := storetest.Table(t, testenv.DynamoClient(t, 3))
-	s, closeStore, err := openStore(testConfig(t, map[string]string{"NOTES_TABLE": table}),
+	client := testenv.DynamoClient(t, 3)
+	s, closeStore, err := openStore(testConfig(t, map[string]string{"NOTES_TABLE": storetest.Table(t, client, storetest.NotesTable),
+		"PURCHASES_TABLE": storetest.Table(t, client, storetest.PurchasesTable)}),
 		func() (aws.Config, error) { return loadAWS(context.Background(), os.Getenv) })
 	if err != nil {
 		t.Fatal(err)

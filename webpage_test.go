@@ -21,8 +21,12 @@ import (
 	"github.com/scratch-notes/notes-api/internal/browsertest"
 )
 
-// webUser is the dev identity the page's API runs as.
-const webUser = "web-user"
+// webUser is the dev identity the page's API runs as; webhookSecret its
+// Stripe webhook's signing secret.
+const (
+	webUser       = "web-user"
+	webhookSecret = "whsec_web"
+)
 
 // countNotes is how many notes the API holds for the dev identity.
 func countNotes(t *testing.T, api string) int {
@@ -51,7 +55,13 @@ func TestWebPage(t *testing.T) {
 	ctx := browsertest.New(t)
 	web := httptest.NewServer(http.FileServer(http.Dir("web")))
 	t.Cleanup(web.Close)
-	api := startBinary(t, "CORS_ALLOWED_ORIGINS="+web.URL, "DEV_IDENTITY_ID="+webUser).URL
+	api := startBinary(t, "CORS_ALLOWED_ORIGINS="+web.URL, "DEV_IDENTITY_ID="+webUser, "STRIPE_WEBHOOK_SECRET="+webhookSecret).URL
+	// Stripe says the page's user paid for 21 notes.
+	event := `{"id":"evt_web","object":"event","type":"payment_intent.succeeded","data":{"object":{"id":"pi_web","object":"payment_intent",` +
+		`"amount":4200,"amount_received":4200,"currency":"usd","created":1764547200,"metadata":{"identityId":"` + webUser + `","storage":"21"}}}}`
+	if status, body := post(t, api+"/billing/webhook", event, map[string]string{"Stripe-Signature": stripeSignature(event, webhookSecret)}); status != http.StatusOK {
+		t.Fatalf("webhook = %d %s", status, body)
+	}
 
 	trouble := &browsertest.Trouble{Expected: func(url string, status int64) bool {
 		return status == 400 && url == api+"/attachments"
@@ -90,6 +100,7 @@ func TestWebPage(t *testing.T) {
 	if got := textOf("#api"); got != api {
 		t.Fatalf("the page calls %q, want %q", got, api)
 	}
+	waitText("see what was paid for", "#paid", "21 notes (1 payment)")
 
 	downloads := t.TempDir()
 	run("let the page download", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {

@@ -5,6 +5,7 @@ package billing
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -87,14 +88,51 @@ func newClient(key, apiBase string) *stripe.Client {
 	return stripe.NewClient(key, stripe.WithBackends(stripe.NewBackendsWithConfig(bc)))
 }
 
+// Keys are what a Stripe account gives this API: its secret API key, and
+// the signing secret of the webhook endpoint that sends it events (empty
+// when none is set up).
+type Keys struct {
+	Secret  string // sk_live_... or sk_test_...
+	Webhook string // whsec_...
+}
+
+// StaticKeys is a Config.Keys for keys known from the start
+// (STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET).
+func StaticKeys(k Keys) func(context.Context) (Keys, error) {
+	return func(context.Context) (Keys, error) { return k, nil }
+}
+
+// ParseSecret reads the keys from a secret's string: a JSON object
+// {"secretKey": "sk_...", "webhookSecret": "whsec_..."}, or, as the secret
+// was first made, the plain secret key alone (no webhook then). A string
+// that is neither wraps ErrNoKey.
+func ParseSecret(s string) (Keys, error) {
+	s = strings.TrimSpace(s)
+	if !strings.HasPrefix(s, "{") {
+		return Keys{Secret: s}, nil
+	}
+	var v struct {
+		SecretKey     string `json:"secretKey"`
+		WebhookSecret string `json:"webhookSecret"`
+	}
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		// The error may quote the secret: it names only what is wrong.
+		return Keys{}, fmt.Errorf("the secret is not the JSON object {\"secretKey\", \"webhookSecret\"}: %w", ErrNoKey)
+	}
+	return Keys{Secret: strings.TrimSpace(v.SecretKey), Webhook: strings.TrimSpace(v.WebhookSecret)}, nil
+}
+
 // Config is how New reaches Stripe.
 type Config struct {
-	// Key returns the Stripe secret key. It is called at the first call
-	// to Stripe, never before, and its key kept; a failed read is tried
-	// again at the next call, and counts against that call's Timeout. An
-	// error that wraps ErrNoKey means billing is unavailable until its
-	// configuration is fixed; any other is taken for a passing failure.
-	Key func(context.Context) (string, error)
+	// Keys returns the account's keys. It is called at the first call that
+	// needs them, never before, and what it returns is kept; a failed read
+	// is tried again at the next call, and counts against that call's
+	// Timeout. An error that wraps ErrNoKey means billing is unavailable
+	// until its configuration is fixed; any other is taken for a passing
+	// failure.
+	Keys func(context.Context) (Keys, error)
 	// APIBase is Stripe's API when empty (stripe-mock in tests).
 	APIBase string
 	// Timeout bounds one call, Stripe's retries included: chargeTimeout
@@ -102,21 +140,18 @@ type Config struct {
 	Timeout time.Duration
 }
 
-// Stripe takes payments through Stripe: charges of the original
-// frontend's card tokens (tok_...) with the Charges API.
+// Stripe takes payments through Stripe: PaymentIntents that the browser
+// confirms with Stripe.js (3-D Secure included), their outcome from
+// Stripe's signed webhook events, and charges of the original frontend's
+// card tokens (tok_...) with the Charges API.
 type Stripe struct {
 	timeout time.Duration
-	key     func(context.Context) (string, error)
+	readKey func(context.Context) (Keys, error)
 	apiBase string
 
 	mu     sync.Mutex
-	client *stripe.Client // made from the key once it is read
-}
-
-// StaticKey is a Config.Key for a key known from the start
-// (STRIPE_SECRET_KEY).
-func StaticKey(key string) func(context.Context) (string, error) {
-	return func(context.Context) (string, error) { return key, nil }
+	keys   *Keys          // once read
+	client *stripe.Client // made from keys.Secret
 }
 
 // New returns the biller cfg describes.
@@ -124,7 +159,7 @@ func New(cfg Config) *Stripe {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = chargeTimeout
 	}
-	return &Stripe{key: cfg.Key, apiBase: cfg.APIBase, timeout: cfg.Timeout}
+	return &Stripe{readKey: cfg.Keys, apiBase: cfg.APIBase, timeout: cfg.Timeout}
 }
 
 // ErrNoKey wraps a key that could not be read because it does not exist,
@@ -133,56 +168,85 @@ func New(cfg Config) *Stripe {
 // for a passing failure.
 var ErrNoKey = errors.New("no Stripe key")
 
-// stripeClient returns the client, reading the key first if need be.
-func (s *Stripe) stripeClient(ctx context.Context) (*stripe.Client, error) {
+// accountKeys returns the keys, reading them first if need be.
+func (s *Stripe) accountKeys(ctx context.Context) (Keys, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.client != nil {
-		return s.client, nil
+	if s.keys != nil {
+		return *s.keys, nil
 	}
-	key, err := s.key(ctx)
-	key = strings.TrimSpace(key)
-	if err == nil && key == "" {
-		err = fmt.Errorf("the key is empty: %w", ErrNoKey)
-	}
+	k, err := s.readKey(ctx)
 	switch {
 	case errors.Is(err, ErrNoKey):
-		return nil, &Error{Kind: Unavailable, Message: unavailableMessage, err: err}
+		return Keys{}, &Error{Kind: Unavailable, Message: unavailableMessage, err: err}
 	case err != nil:
-		return nil, &Error{Kind: Upstream, Message: upstreamMessage, err: err}
+		return Keys{}, &Error{Kind: Upstream, Message: upstreamMessage, err: err}
 	}
-	s.client = newClient(key, s.apiBase)
+	k.Secret, k.Webhook = strings.TrimSpace(k.Secret), strings.TrimSpace(k.Webhook)
+	s.keys = &k
+	return k, nil
+}
+
+// stripeClient returns the client of the secret key.
+func (s *Stripe) stripeClient(ctx context.Context) (*stripe.Client, error) {
+	s.mu.Lock()
+	c := s.client
+	s.mu.Unlock()
+	if c != nil {
+		return c, nil
+	}
+	k, err := s.accountKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if k.Secret == "" {
+		return nil, &Error{Kind: Unavailable, Message: unavailableMessage, err: fmt.Errorf("the key is empty: %w", ErrNoKey)}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.client == nil {
+		s.client = newClient(k.Secret, s.apiBase)
+	}
 	return s.client, nil
 }
 
-// Charge makes the charge and returns its id (ch_...). It answers within
-// the timeout whatever Stripe does: stripe-go sleeps between retries
-// without watching the context, so the call runs on its own and is left
-// to end (its next attempt sees the expired context and stops).
-func (s *Stripe) Charge(ctx context.Context, c Charge) (string, error) {
+// call runs f with the client within the timeout, whatever Stripe does:
+// stripe-go sleeps between retries without watching the context, so the
+// call runs on its own and is left to end (its next attempt sees the
+// expired context and stops).
+func call[T any](ctx context.Context, s *Stripe, f func(ctx context.Context, client *stripe.Client) (T, error)) (T, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	type result struct {
-		id  string
+		v   T
 		err error
 	}
 	done := make(chan result, 1)
 	go func() {
 		client, err := s.stripeClient(ctx)
 		if err != nil {
-			done <- result{"", err}
+			done <- result{err: err}
 			return
 		}
-		id, err := charge(ctx, client, c)
-		done <- result{id, err}
+		v, err := f(ctx, client)
+		done <- result{v, err}
 	}()
 	select {
 	case r := <-done:
-		return r.id, r.err
+		return r.v, r.err
 	case <-ctx.Done():
-		return "", &Error{Kind: Upstream, Message: upstreamMessage,
+		var zero T
+		return zero, &Error{Kind: Upstream, Message: upstreamMessage,
 			err: fmt.Errorf("no answer within %v: %w", s.timeout, ctx.Err())}
 	}
+}
+
+// Charge makes the charge and returns its id (ch_...), within the
+// timeout whatever Stripe does.
+func (s *Stripe) Charge(ctx context.Context, c Charge) (string, error) {
+	return call(ctx, s, func(ctx context.Context, client *stripe.Client) (string, error) {
+		return charge(ctx, client, c)
+	})
 }
 
 func charge(ctx context.Context, client *stripe.Client, c Charge) (string, error) {

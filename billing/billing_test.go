@@ -161,7 +161,7 @@ func TestChargeFailures(t *testing.T) {
 // TestStripeMock charges through the real stripe-go wiring against
 // stripe-mock, which `make test` starts.
 func TestStripeMock(t *testing.T) {
-	id, err := New(Config{Key: StaticKey("sk_test_123"), APIBase: testenv.StripeMock(t)}).Charge(context.Background(), Charge{Amount: 4200, Source: "tok_visa", IdempotencyKey: "k1"})
+	id, err := New(Config{Keys: StaticKeys(Keys{Secret: "sk_test_123"}), APIBase: testenv.StripeMock(t)}).Charge(context.Background(), Charge{Amount: 4200, Source: "tok_visa", IdempotencyKey: "k1"})
 	if err != nil || !strings.HasPrefix(id, "ch_") {
 		t.Fatalf("Charge = %q, %v; want a ch_ id", id, err)
 	}

@@ -30,8 +30,8 @@ func getEvent(b *testing.B, noteID string) []byte {
 	return []byte(apitest.ReplaceNoteID(string(ev), noteID))
 }
 
-func newBenchGateway(b *testing.B, notes routes.NoteStore) *gateway.Handler {
-	h, err := routes.New(routes.Config{Notes: notes, Logger: slog.New(slog.DiscardHandler),
+func newBenchGateway(b *testing.B, notes storetest.Store) *gateway.Handler {
+	h, err := routes.New(routes.Config{Notes: notes, Purchases: notes, Logger: slog.New(slog.DiscardHandler),
 		CORS: routes.CORS{AllowedOrigins: []string{apitest.AppOrigin}, MaxAge: 600}, MaxAnswerBytes: gateway.MaxResponseBytes})
 	if err != nil {
 		b.Fatal(err)

@@ -199,7 +199,7 @@ func (g *Handler) invokeV2(ctx context.Context, payload []byte) ([]byte, error) 
 			ev.RawQueryString, ev.QueryStringParameters, ev.RequestContext.DomainName = "", nil, ""
 		}
 	}
-	resp, err := g.v2.ProxyWithContext(withProblem(ctx, problem), ev)
+	resp, err := g.v2.ProxyWithContext(context.WithValue(withProblem(ctx, problem), v2HeadersKey{}, ev.Headers), ev)
 	if err != nil {
 		return json.Marshal(events.APIGatewayV2HTTPResponse{StatusCode: http.StatusBadRequest,
 			Headers: single(badEventHeaders(id)), Body: badEventBody})
@@ -233,6 +233,10 @@ func requestable(method, host, path, rawQuery string) error {
 // problemKey carries, from Invoke to withCaller, why an event could not
 // be served as sent.
 type problemKey struct{}
+
+// v2HeadersKey carries, from Invoke to withCaller, a 2.0 event's headers
+// as API Gateway sent them.
+type v2HeadersKey struct{}
 
 func withProblem(ctx context.Context, problem string) context.Context {
 	return context.WithValue(ctx, problemKey{}, problem)
@@ -294,13 +298,23 @@ func validBase64(s string) bool {
 
 // withCaller hands the handler what API Gateway said about the request
 // (and why the event could not be served as sent, if it could not),
-// after undoing what the adapter does to headers: the v2 adapter splits a
-// comma-separated Access-Control-Request-Headers into several values, of
-// which go-chi/cors reads only the first; and the adapter's own context
-// headers, which a client can forge, are dropped so that nothing can ever
-// trust them.
+// after undoing what the adapter does to headers: the v2 adapter splits
+// every comma-separated header value into several values, with spaces
+// trimmed (go-chi/cors then reads only the first of
+// Access-Control-Request-Headers, and a Stripe-Signature loses its
+// signatures), so a 2.0 event's headers are put back exactly as sent; a
+// REST event's multi-value Access-Control-Request-Headers is joined; and
+// the adapter's own context headers, which a client can forge, are
+// dropped so that nothing can ever trust them.
 func withCaller(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if sent, ok := r.Context().Value(v2HeadersKey{}).(map[string]string); ok {
+			for k, v := range sent {
+				if ck := http.CanonicalHeaderKey(k); ck != "Cookie" {
+					r.Header[ck] = []string{v}
+				}
+			}
+		}
 		if v := r.Header.Values("Access-Control-Request-Headers"); len(v) > 1 {
 			r.Header.Set("Access-Control-Request-Headers", strings.Join(v, ","))
 		}

@@ -25,7 +25,8 @@ var events_ = filepath.Join(testenv.Root(), "testdata", "events")
 func newGateway(t testing.TB, mode routes.IdentityMode, cors routes.CORS, devIdentity string) *gateway.Handler {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
-	h, err := routes.New(routes.Config{Notes: storetest.Bolt(t), Logger: log, CORS: cors, Identity: mode, DevIdentity: devIdentity,
+	notes := storetest.Bolt(t)
+	h, err := routes.New(routes.Config{Notes: notes, Purchases: notes, Logger: log, CORS: cors, Identity: mode, DevIdentity: devIdentity,
 		MaxAnswerBytes: gateway.MaxResponseBytes})
 	if err != nil {
 		t.Fatal(err)

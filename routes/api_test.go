@@ -10,7 +10,6 @@ import (
 
 	"github.com/scratch-notes/notes-api/internal/apitest"
 	"github.com/scratch-notes/notes-api/internal/storetest"
-	"github.com/scratch-notes/notes-api/routes"
 	"github.com/scratch-notes/notes-api/store"
 )
 
@@ -297,7 +296,8 @@ func TestUnknownPathAndMethod(t *testing.T) {
 		for _, tc := range []struct{ method, path, allow string }{
 			{"DELETE", "/notes", "GET, POST"},
 			{"PATCH", "/notes/abc", "GET, PUT, DELETE"},
-			{"GET", "/billing", "POST"},
+			{"PUT", "/billing", "GET, POST"},
+			{"GET", "/billing/webhook", "POST"},
 		} {
 			resp := d.Do(t, apitest.Request{Method: tc.method, Path: tc.path, User: apitest.Alice})
 			if resp.Status != http.StatusMethodNotAllowed {
@@ -326,8 +326,8 @@ func TestStoreFailures(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			faulty := defaults()
-			faulty.wrap = func(s routes.NoteStore) routes.NoteStore {
-				return storetest.Faulty{NoteStore: s,
+			faulty.wrap = func(s storetest.Store) storetest.Store {
+				return storetest.Faulty{Store: s,
 					GetFn: func(ctx context.Context, userID, noteID string) (store.Note, error) {
 						if err := tc.fail(); err != nil {
 							return store.Note{}, err

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -18,7 +19,7 @@ import (
 // builds it from STRIPE_SECRET_KEY and STRIPE_API_BASE.
 func withStripe(key, apiBase string) setup {
 	s := defaults()
-	s.billing = billing.New(billing.Config{Key: billing.StaticKey(key), APIBase: apiBase})
+	s.billing = billing.New(billing.Config{Keys: billing.StaticKeys(billing.Keys{Secret: key, Webhook: testWebhookSecret}), APIBase: apiBase})
 	return s
 }
 
@@ -86,13 +87,20 @@ func TestBillingBadInput(t *testing.T) {
 				{"null", `{"storage":null,"source":"tok_visa"}`, nil, 400},
 				{"array", `{"storage":[21],"source":"tok_visa"}`, nil, 400},
 				{"missing storage", `{"source":"tok_visa"}`, nil, 400},
-				{"missing source", `{"storage":21}`, nil, 400},
 				{"empty source", `{"storage":21,"source":"  "}`, nil, 400},
 				{"source a number", `{"storage":21,"source":4242}`, nil, 400},
 				{"unknown field", `{"storage":21,"source":"tok_visa","amount":1}`, nil, 400},
 				{"not JSON", `storage=21`, nil, 400},
 				{"text/plain", `{"storage":21,"source":"tok_visa"}`, map[string]string{"Content-Type": "text/plain"}, 415},
 				{"long Idempotency-Key", `{"storage":21,"source":"tok_visa"}`, map[string]string{"Idempotency-Key": strings.Repeat("k", 256)}, 400},
+				// The same, for a PaymentIntent.
+				{"intent: zero", `{"storage":0}`, nil, 400},
+				{"intent: fraction string", `{"storage":"1.5"}`, nil, 400},
+				{"intent: just over the bound", `{"storage":100001}`, nil, 400},
+				{"intent: missing storage", `{}`, nil, 400},
+				{"intent: unknown field", `{"storage":21,"currency":"eur"}`, nil, 400},
+				{"intent: text/plain", `{"storage":21}`, map[string]string{"Content-Type": "text/plain"}, 415},
+				{"intent: long Idempotency-Key", `{"storage":21}`, map[string]string{"Idempotency-Key": strings.Repeat("k", 256)}, 400},
 			} {
 				resp := d.Do(t, billingRequest(tc.body, tc.header))
 				if resp.Status != tc.want {
@@ -175,22 +183,188 @@ func TestBillingStripeAnswers(t *testing.T) {
 }
 
 // TestBillingStripeHangs: a Stripe that never answers is a 502 the browser
-// can read, when the charge's time is up (20 s deployed; less here).
+// can read, when the call's time is up (20 s deployed; less here), for a
+// charge and for an intent alike.
 func TestBillingStripeHangs(t *testing.T) {
 	s := defaults()
-	s.billing = billing.New(billing.Config{Key: billing.StaticKey("sk_test_123"), APIBase: testenv.HungServer(t), Timeout: 300 * time.Millisecond})
+	s.billing = billing.New(billing.Config{Keys: billing.StaticKeys(billing.Keys{Secret: "sk_test_123"}), APIBase: testenv.HungServer(t), Timeout: 300 * time.Millisecond})
 	for name, d := range doors(t, s) {
 		t.Run(name, func(t *testing.T) {
-			resp := d.Do(t, billingRequest(`{"storage":21,"source":"tok_visa"}`, map[string]string{"Idempotency-Key": "k-" + name}))
-			if resp.Status != http.StatusBadGateway {
-				t.Fatalf("status = %d, want 502 (%s)", resp.Status, resp.Body)
-			}
-			if msg := resp.ErrorMessage(t); !strings.Contains(msg, "Idempotency-Key") || strings.Contains(msg, "sk_test") {
-				t.Fatalf("message %q", msg)
-			}
-			if resp.Header.Get("Access-Control-Allow-Origin") == "" {
-				t.Fatal("no CORS header")
+			for _, body := range []string{`{"storage":21,"source":"tok_visa"}`, `{"storage":21}`} {
+				start := time.Now()
+				resp := d.Do(t, billingRequest(body, map[string]string{"Idempotency-Key": "k-" + name}))
+				if took := time.Since(start); resp.Status != http.StatusBadGateway || took > 5*time.Second {
+					t.Fatalf("%s: status = %d after %v, want 502 at the timeout (%s)", body, resp.Status, took, resp.Body)
+				}
+				if msg := resp.ErrorMessage(t); !strings.Contains(msg, "Idempotency-Key") || strings.Contains(msg, "sk_test") {
+					t.Fatalf("message %q", msg)
+				}
+				if resp.Header.Get("Access-Control-Allow-Origin") == "" {
+					t.Fatal("no CORS header")
+				}
 			}
 		})
 	}
+}
+
+// TestBillingIntentThroughStripeMock: without a card token, POST /billing
+// makes a PaymentIntent (stripe-mock reflects the amount it was asked for)
+// and answers 201 with what Stripe.js needs, through every front door.
+func TestBillingIntentThroughStripeMock(t *testing.T) {
+	for name, d := range doors(t, withStripe("sk_test_123", testenv.StripeMock(t))) {
+		t.Run(name, func(t *testing.T) {
+			for _, tc := range []struct {
+				storage      string
+				want, amount int64
+			}{{`10`, 10, 4000}, {`"21"`, 21, 4200}, {`100`, 100, 20000}, {`"101"`, 101, 10100}} {
+				resp := d.Do(t, billingRequest(`{"storage":`+tc.storage+`}`, map[string]string{"Idempotency-Key": "order-" + tc.storage}))
+				if resp.Status != http.StatusCreated {
+					t.Fatalf("storage %s: status = %d, want 201 (%s)", tc.storage, resp.Status, resp.Body)
+				}
+				var got struct {
+					PaymentIntentID, ClientSecret, Status string
+					Amount, Storage                       int64
+				}
+				resp.JSON(t, &got)
+				if !strings.HasPrefix(got.PaymentIntentID, "pi_") || got.ClientSecret == "" || got.Status == "" ||
+					got.Amount != tc.amount || got.Storage != tc.want {
+					t.Fatalf("storage %s: answer %s, want a pi_ with its client secret, amount %d, storage %d", tc.storage, resp.Body, tc.amount, tc.want)
+				}
+				if resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+					t.Fatal("no CORS header")
+				}
+			}
+		})
+	}
+}
+
+// stripeRecorder is a Stripe stand-in that answers every call with one
+// answer and records what it was sent.
+type stripeRecorder struct {
+	mu     sync.Mutex
+	status int
+	answer string
+	keys   []string
+	forms  []string
+	paths  []string
+}
+
+func (s *stripeRecorder) set(status int, answer string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.status, s.answer = status, answer
+}
+
+func (s *stripeRecorder) last() (key, form, path string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := len(s.keys) - 1
+	return s.keys[n], s.forms[n], s.paths[n]
+}
+
+func newStripeRecorder(t *testing.T) (*stripeRecorder, string) {
+	rec := &stripeRecorder{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		rec.keys = append(rec.keys, r.Header.Get("Idempotency-Key"))
+		rec.forms = append(rec.forms, r.PostForm.Encode())
+		rec.paths = append(rec.paths, r.URL.Path)
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Stripe-Should-Retry", "false")
+		w.WriteHeader(rec.status)
+		fmt.Fprint(w, rec.answer)
+	}))
+	t.Cleanup(srv.Close)
+	return rec, srv.URL
+}
+
+// TestBillingIntentRequest: what Stripe is asked for an intent (the amount
+// computed here, usd, the description, the caller and the storage in its
+// metadata, card payments), and an Idempotency-Key of the caller's own:
+// the caller's retry makes one intent, another caller's same key another.
+func TestBillingIntentRequest(t *testing.T) {
+	rec, base := newStripeRecorder(t)
+	rec.set(200, `{"id":"pi_777","object":"payment_intent","amount":4200,"client_secret":"pi_777_secret_abc","status":"requires_payment_method"}`)
+	d := doors(t, withStripe("sk_test_123", base))["v1"]
+	keyOf := func(user, key string) string {
+		t.Helper()
+		req := billingRequest(`{"storage":"21"}`, map[string]string{"Idempotency-Key": key})
+		req.User = user
+		if resp := d.Do(t, req); resp.Status != http.StatusCreated {
+			t.Fatalf("status = %d (%s)", resp.Status, resp.Body)
+		}
+		got, form, path := rec.last()
+		want := "amount=4200&currency=usd&description=Scratch+charge&metadata%5BidentityId%5D=" + url.QueryEscape(user) +
+			"&metadata%5Bstorage%5D=21&payment_method_types%5B0%5D=card"
+		if path != "/v1/payment_intents" || form != want {
+			t.Fatalf("Stripe got %s %q\nwant /v1/payment_intents %q", path, form, want)
+		}
+		return got
+	}
+	first := keyOf(apitest.Alice, "order-1")
+	if first == "" || first == "order-1" || keyOf(apitest.Alice, "order-1") != first {
+		t.Fatalf("Alice's key order-1 reached Stripe as %q, then differently: want one key of her own", first)
+	}
+	if keyOf(apitest.Bob, "order-1") == first {
+		t.Fatal("Bob's order-1 is Alice's key at Stripe: he would get her intent and its client secret")
+	}
+	if keyOf(apitest.Alice, "order-2") == first {
+		t.Fatal("two keys of Alice's are one at Stripe")
+	}
+	// With none, stripe-go makes one of its own for its retries: never the
+	// same twice.
+	if a, b := keyOf(apitest.Alice, ""), keyOf(apitest.Alice, ""); a == b || a == first {
+		t.Fatalf("two calls without an Idempotency-Key reached Stripe with %q and %q", a, b)
+	}
+}
+
+// TestBillingIntentStripeAnswers: Stripe's refusals and failures of an
+// intent are answered as a charge's are, with nothing of the key.
+func TestBillingIntentStripeAnswers(t *testing.T) {
+	rec, base := newStripeRecorder(t)
+	d := doors(t, withStripe("sk_live_do_not_leak", base))["v2"]
+	for _, tc := range []struct {
+		name, answer string
+		status, want int
+		message      string
+	}{
+		{"declined", `{"error":{"type":"card_error","code":"card_declined","message":"Your card was declined."}}`, 402, 402, "Your card was declined."},
+		{"invalid request", `{"error":{"type":"invalid_request_error","message":"Amount must be at least $0.50 usd","param":"amount"}}`, 400, 400, "Amount must be at least"},
+		{"key refused", `{"error":{"type":"invalid_request_error","message":"Invalid API Key provided: sk_live_****leak"}}`, 401, 502, "payment service failed"},
+		{"stripe down", `{"error":{"type":"api_error","message":"internal"}}`, 500, 502, "payment service failed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec.set(tc.status, tc.answer)
+			resp := d.Do(t, billingRequest(`{"storage":21}`, nil))
+			if resp.Status != tc.want {
+				t.Fatalf("status = %d, want %d (%s)", resp.Status, tc.want, resp.Body)
+			}
+			if msg := resp.ErrorMessage(t); !strings.Contains(msg, tc.message) || strings.Contains(msg, "sk_live") || strings.Contains(msg, "leak") {
+				t.Fatalf("message = %q, want one containing %q and no key", msg, tc.message)
+			}
+		})
+	}
+}
+
+// TestBillingChargeIsRecorded: a charge of a card token is a purchase
+// too, which GET /billing shows beside the intents' (and a failed one is
+// not).
+func TestBillingChargeIsRecorded(t *testing.T) {
+	eachDoor(t, withStripe("sk_test_123", testenv.StripeMock(t)), func(t *testing.T, d apitest.Door) {
+		resp := d.Do(t, billingRequest(`{"storage":"21","source":"tok_visa"}`, nil))
+		var charged struct{ ChargeID string }
+		resp.JSON(t, &charged)
+		if resp.Status != http.StatusOK || charged.ChargeID == "" {
+			t.Fatalf("charge = %d %s", resp.Status, resp.Body)
+		}
+		total, ids := purchasesOf(t, d, apitest.Alice)
+		if total != 21 || strings.Join(ids, ",") != charged.ChargeID {
+			t.Fatalf("after a charge: storage %d, purchases %v; want 21 and %s", total, ids, charged.ChargeID)
+		}
+		if total, ids := purchasesOf(t, d, apitest.Bob); total != 0 || len(ids) != 0 {
+			t.Fatalf("Bob has %d and %v", total, ids)
+		}
+	})
 }

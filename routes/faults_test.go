@@ -14,7 +14,6 @@ import (
 
 	"github.com/scratch-notes/notes-api/internal/apitest"
 	"github.com/scratch-notes/notes-api/internal/storetest"
-	"github.com/scratch-notes/notes-api/routes"
 	"github.com/scratch-notes/notes-api/store"
 )
 
@@ -52,14 +51,14 @@ func TestStoreFaults(t *testing.T) {
 				s := withOrigins(apitest.AppOrigin)
 				s.files = files.files
 				s.log = slog.New(slog.NewJSONHandler(&logs, nil))
-				s.wrap = func(routes.NoteStore) routes.NoteStore {
+				s.wrap = func(storetest.Store) storetest.Store {
 					return storetest.Failing(notes, c.op, fault.err)
 				}
-				for name, d := range doorsOn(t, func(testing.TB) routes.NoteStore { return notes }, s) {
+				for name, d := range doorsOn(t, func(testing.TB) storetest.Store { return notes }, s) {
 					t.Run(name, func(t *testing.T) {
 						good := s
 						good.wrap = nil
-						setup := doorsOn(t, func(testing.TB) routes.NoteStore { return notes }, good)["local"]
+						setup := doorsOn(t, func(testing.TB) storetest.Store { return notes }, good)["local"]
 						up := presign(t, setup, apitest.Alice, "a.txt", "text/plain", 1)
 						if put(t, up, []byte("a")) != http.StatusOK {
 							t.Fatal("upload failed")

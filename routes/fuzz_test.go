@@ -5,6 +5,7 @@ package routes_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -20,11 +21,19 @@ import (
 // real bbolt store; `make test` runs each for a few seconds and `make
 // fuzz` for longer. Their seeds are in testdata/fuzz/.
 
-// approvingBiller charges every card: billing's own failures are not what
-// these targets look for.
+// approvingBiller charges every card and makes every intent: billing's own
+// failures are not what these targets look for.
 type approvingBiller struct{}
 
 func (approvingBiller) Charge(context.Context, billing.Charge) (string, error) { return "ch_fuzz", nil }
+
+func (approvingBiller) CreateIntent(_ context.Context, in billing.Intent) (billing.PaymentIntent, error) {
+	return billing.PaymentIntent{ID: "pi_fuzz", ClientSecret: "pi_fuzz_secret_x", Status: "requires_payment_method", Amount: in.Amount}, nil
+}
+
+func (approvingBiller) Event(context.Context, []byte, string) (billing.Event, error) {
+	return billing.Event{}, errors.New("no events while fuzzing")
+}
 
 // fuzzAPI is the handler every body target sends to, with alice's note.
 type fuzzAPI struct {

@@ -1,9 +1,11 @@
 package routes_test
 
 import (
+	"bytes"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 
 	"github.com/scratch-notes/notes-api/gateway"
@@ -24,7 +26,7 @@ type setup struct {
 	files    routes.Files
 	log      *slog.Logger
 	// wrap, when set, puts a fault-injecting store around the real one.
-	wrap func(routes.NoteStore) routes.NoteStore
+	wrap func(storetest.Store) storetest.Store
 }
 
 // defaults is the configuration of an empty environment.
@@ -38,7 +40,7 @@ func withOrigins(origins ...string) setup {
 }
 
 // handler is the API as main builds it, on notes.
-func (s setup) handler(t testing.TB, notes routes.NoteStore, mode routes.IdentityMode) http.Handler {
+func (s setup) handler(t testing.TB, notes storetest.Store, mode routes.IdentityMode) http.Handler {
 	t.Helper()
 	if s.wrap != nil {
 		notes = s.wrap(notes)
@@ -49,6 +51,7 @@ func (s setup) handler(t testing.TB, notes routes.NoteStore, mode routes.Identit
 	}
 	h, err := routes.New(routes.Config{
 		Notes:          notes,
+		Purchases:      notes,
 		Billing:        s.billing,
 		Files:          s.files,
 		Logger:         log,
@@ -64,10 +67,10 @@ func (s setup) handler(t testing.TB, notes routes.NoteStore, mode routes.Identit
 }
 
 // openBolt is a real bbolt store in a temporary directory.
-func openBolt(t testing.TB) routes.NoteStore { return storetest.Bolt(t) }
+func openBolt(t testing.TB) storetest.Store { return storetest.Bolt(t) }
 
 // openDynamo is the DynamoDB store on a fresh table in dynalite.
-func openDynamo(t testing.TB) routes.NoteStore {
+func openDynamo(t testing.TB) storetest.Store {
 	t.Helper()
 	s, _, _ := storetest.Dynamo(t)
 	return s
@@ -82,7 +85,7 @@ func doors(t testing.TB, s setup) map[string]apitest.Door {
 }
 
 // doorsOn is doors on the stores open makes.
-func doorsOn(t testing.TB, open func(testing.TB) routes.NoteStore, s setup) map[string]apitest.Door {
+func doorsOn(t testing.TB, open func(testing.TB) storetest.Store, s setup) map[string]apitest.Door {
 	t.Helper()
 	srv := httptest.NewServer(s.handler(t, open(t), routes.IdentityLocal))
 	t.Cleanup(srv.Close)
@@ -104,7 +107,7 @@ func doorsOn(t testing.TB, open func(testing.TB) routes.NoteStore, s setup) map[
 func eachDoor(t *testing.T, s setup, f func(t *testing.T, d apitest.Door)) {
 	for _, st := range []struct {
 		name string
-		open func(testing.TB) routes.NoteStore
+		open func(testing.TB) storetest.Store
 	}{{"bolt", openBolt}, {"dynamo", openDynamo}} {
 		t.Run(st.name, func(t *testing.T) {
 			for name, d := range doorsOn(t, st.open, s) {
@@ -121,4 +124,22 @@ func isLocal(d apitest.Door) bool {
 	}
 	_, ok := d.(apitest.Local)
 	return ok
+}
+
+// syncBuffer is a log that handlers on many goroutines write to.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -17,7 +17,8 @@ import (
 // TestLegacyItemsThroughTheAPI seeds the table the way the original
 // Node.js app left it and reads it back through the deployed front door.
 func TestLegacyItemsThroughTheAPI(t *testing.T) {
-	notes, client, table := storetest.Dynamo(t)
+	notes, client, tables := storetest.Dynamo(t)
+	table := tables.Notes
 	S := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
 	N := func(v string) types.AttributeValue { return &types.AttributeValueMemberN{Value: v} }
 	null := &types.AttributeValueMemberNULL{Value: true}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/scratch-notes/notes-api/gateway"
 	"github.com/scratch-notes/notes-api/internal/apitest"
+	"github.com/scratch-notes/notes-api/internal/storetest"
 	"github.com/scratch-notes/notes-api/routes"
 )
 
@@ -56,7 +57,7 @@ func TestListFitsLambda(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, st := range []struct {
 				name string
-				open func(testing.TB) routes.NoteStore
+				open func(testing.TB) storetest.Store
 			}{{"bolt", openBolt}, {"dynamo", openDynamo}} {
 				if st.name == "dynamo" && !tc.dynamo {
 					continue

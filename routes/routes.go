@@ -5,6 +5,7 @@ package routes
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -50,8 +51,10 @@ const (
 type Config struct {
 	Notes NoteStore
 	// Billing is nil when no Stripe key is configured: POST /billing
-	// then answers 503.
+	// and the webhook then answer 503.
 	Billing Biller
+	// Purchases keeps what was paid for (the notes' store, beside them).
+	Purchases PurchaseStore
 	// Files is nil when no bucket is configured: POST /attachments then
 	// answers 503, and nothing deletes files.
 	Files       Files
@@ -69,6 +72,7 @@ type Config struct {
 type Server struct {
 	notes       NoteStore
 	billing     Biller
+	purchases   PurchaseStore
 	files       Files
 	log         *slog.Logger
 	identity    IdentityMode
@@ -85,12 +89,16 @@ func New(cfg Config) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Purchases == nil {
+		return nil, errors.New("routes: no PurchaseStore")
+	}
 	if cfg.MaxAnswerBytes <= 2*answerHeadroom {
 		return nil, fmt.Errorf("routes: MaxAnswerBytes %d is too small for any list", cfg.MaxAnswerBytes)
 	}
 	s := &Server{
 		notes:         cfg.Notes,
 		billing:       cfg.Billing,
+		purchases:     cfg.Purchases,
 		files:         cfg.Files,
 		log:           cfg.Logger,
 		identity:      cfg.Identity,
@@ -122,6 +130,8 @@ func (s *Server) routes(r *chi.Mux) {
 	// No identity needed: what this API is.
 	r.Get("/", s.handleIndex)
 	r.Get("/openapi.json", s.handleOpenAPI)
+	// Stripe's call: its own signature, no identity.
+	r.Post("/billing/webhook", s.handleBillingWebhook)
 
 	r.Group(func(r chi.Router) {
 		r.Use(s.requireIdentity)
@@ -133,6 +143,7 @@ func (s *Server) routes(r *chi.Mux) {
 		r.Get("/notes/{id}/attachment", s.handleAttachmentGet)
 		r.Post("/attachments", s.handleAttachmentCreate)
 		r.Post("/billing", s.handleBilling)
+		r.Get("/billing", s.handleBillingGet)
 	})
 }
 

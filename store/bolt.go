@@ -15,7 +15,12 @@ import (
 
 // rootBucket holds one nested bucket per user, keyed by note id. UUIDv7 ids
 // sort by creation time, so the reverse key order is newest first.
-var rootBucket = []byte("notes")
+// purchasesBucket holds one nested bucket per user, keyed by purchase id:
+// beside the notes, never among them.
+var (
+	rootBucket      = []byte("notes")
+	purchasesBucket = []byte("purchases")
+)
 
 // boltRecord is a note as the bbolt file holds it: JSON, with the field
 // names the first version of the file used. Change it only with a
@@ -124,7 +129,10 @@ func newBolt(db *bolt.DB) (*Bolt, error) {
 				return err
 			}
 		}
-		_, err = tx.CreateBucketIfNotExists(rootBucket)
+		if _, err := tx.CreateBucketIfNotExists(rootBucket); err != nil {
+			return err
+		}
+		_, err = tx.CreateBucketIfNotExists(purchasesBucket)
 		return err
 	})
 	if err != nil {
@@ -304,4 +312,72 @@ func userBucketGet(tx *bolt.Tx, userID, noteID string) []byte {
 		return nil
 	}
 	return ub.Get([]byte(noteID))
+}
+
+// boltPurchase is a purchase as the bbolt file holds it.
+type boltPurchase struct {
+	UserID    string `json:"userId"`
+	ID        string `json:"id"`
+	Storage   int64  `json:"storage"`
+	Amount    int64  `json:"amount"`
+	CreatedAt int64  `json:"createdAt"`
+}
+
+// AddPurchase implements routes.PurchaseStore: it records p unless a
+// purchase with its id is there already (added is then false, and the
+// one there is kept as it is).
+func (b *Bolt) AddPurchase(ctx context.Context, p Purchase) (added bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	if p.UserID == "" || p.ID == "" {
+		return false, errors.New("bolt add purchase: empty user or purchase id")
+	}
+	v, err := json.Marshal(boltPurchase(p))
+	if err != nil {
+		return false, fmt.Errorf("bolt encode purchase %s: %w", p.ID, err)
+	}
+	err = b.db.Update(func(tx *bolt.Tx) error {
+		ub, err := tx.Bucket(purchasesBucket).CreateBucketIfNotExists([]byte(p.UserID))
+		if err != nil {
+			return err
+		}
+		if ub.Get([]byte(p.ID)) != nil {
+			return nil
+		}
+		added = true
+		return ub.Put([]byte(p.ID), v)
+	})
+	if err != nil {
+		return false, fmt.Errorf("bolt add purchase %s: %w", p.ID, err)
+	}
+	return added, nil
+}
+
+// ListPurchases implements routes.PurchaseStore: every purchase of the
+// user, newest first.
+func (b *Bolt) ListPurchases(ctx context.Context, userID string) ([]Purchase, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	out := []Purchase{}
+	err := b.db.View(func(tx *bolt.Tx) error {
+		ub := tx.Bucket(purchasesBucket).Bucket([]byte(userID))
+		if ub == nil || userID == "" {
+			return nil
+		}
+		return ub.ForEach(func(k, v []byte) error {
+			var r boltPurchase
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("decode purchase %s: %w", k, err)
+			}
+			out = append(out, Purchase(r))
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bolt list purchases: %w", err)
+	}
+	sortPurchases(out)
+	return out, nil
 }

@@ -13,14 +13,16 @@ import (
 	"github.com/scratch-notes/notes-api/store"
 )
 
-// contractStore is what routes.NoteStore asks of a store; the suite below
-// holds every implementation to it.
+// contractStore is what routes.NoteStore and routes.PurchaseStore ask of
+// a store; the suite below holds every implementation to it.
 type contractStore interface {
 	Create(ctx context.Context, n store.Note) (store.Note, error)
 	Get(ctx context.Context, userID, noteID string) (store.Note, error)
 	List(ctx context.Context, userID string, limit int, cursor string) (store.Page, error)
 	Update(ctx context.Context, n store.Note) (store.Note, *string, error)
 	Delete(ctx context.Context, userID, noteID string) (store.Note, error)
+	AddPurchase(ctx context.Context, p store.Purchase) (bool, error)
+	ListPurchases(ctx context.Context, userID string) ([]store.Purchase, error)
 }
 
 var (
@@ -316,6 +318,71 @@ func testContract(t *testing.T, open func(t *testing.T) contractStore) {
 		}
 		if _, err := s.Get(ctx, "user-a", n.NoteID); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("Get: err = %v, want ErrNotFound", err)
+		}
+	})
+
+	t.Run("a purchase is recorded once per id, and listed newest first", func(t *testing.T) {
+		s := open(t)
+		first := store.Purchase{UserID: "user-a", ID: "pi_1", Storage: 10, Amount: 4000, CreatedAt: 1000}
+		for i, p := range []store.Purchase{first, {UserID: "user-a", ID: "ch_2", Storage: 101, Amount: 10100, CreatedAt: 3000},
+			{UserID: "user-a", ID: "pi_3", Storage: 1, Amount: 400, CreatedAt: 2000}} {
+			if added, err := s.AddPurchase(ctx, p); err != nil || !added {
+				t.Fatalf("AddPurchase %d = %v, %v; want added", i, added, err)
+			}
+		}
+		again := first
+		again.Storage, again.CreatedAt = 99, 5000
+		if added, err := s.AddPurchase(ctx, again); err != nil || added {
+			t.Fatalf("AddPurchase of an id already there = %v, %v; want not added, no error", added, err)
+		}
+		got, err := s.ListPurchases(ctx, "user-a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 3 || got[0].ID != "ch_2" || got[1].ID != "pi_3" || got[2] != first {
+			t.Fatalf("ListPurchases = %+v, want ch_2, pi_3 and the first pi_1 unchanged", got)
+		}
+	})
+
+	t.Run("purchases are their user's and never notes", func(t *testing.T) {
+		s := open(t)
+		if _, err := s.AddPurchase(ctx, store.Purchase{UserID: "user-a", ID: "pi_a", Storage: 1, Amount: 400, CreatedAt: 1}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.ListPurchases(ctx, "user-b")
+		if err != nil || got == nil || len(got) != 0 {
+			t.Fatalf("user-b's purchases = %#v, %v; want an empty list", got, err)
+		}
+		if notes, _ := listAll(t, s, "user-a", 10); len(notes) != 0 {
+			t.Fatalf("user-a lists %d notes, want none: a purchase is not a note", len(notes))
+		}
+	})
+
+	t.Run("the same purchase recorded at once by many is added once", func(t *testing.T) {
+		s := open(t)
+		var (
+			wg    sync.WaitGroup
+			mu    sync.Mutex
+			added int
+		)
+		for range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ok, err := s.AddPurchase(ctx, store.Purchase{UserID: "user-a", ID: "pi_race", Storage: 2, Amount: 800, CreatedAt: 1})
+				if err != nil {
+					t.Error(err)
+				}
+				if ok {
+					mu.Lock()
+					added++
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		if got, _ := s.ListPurchases(ctx, "user-a"); added != 1 || len(got) != 1 {
+			t.Fatalf("added %d times, %d stored; want once", added, len(got))
 		}
 	})
 }

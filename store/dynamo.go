@@ -19,17 +19,21 @@ import (
 // API Gateway's 29 s integration timeout.
 const dynamoTimeout = 8 * time.Second
 
-// Dynamo is the deployed store: one DynamoDB table with partition key
-// userId and sort key noteId, the original app's table. Every write is
-// conditional, so nothing is half-done or silently created.
+// Dynamo is the deployed store: the notes in one DynamoDB table with
+// partition key userId and sort key noteId, the original app's table; the
+// purchases in another, userId and purchaseId, so that nothing that reads
+// the notes table (the original app among them) ever meets one. Every
+// write is conditional, so nothing is half-done or silently created.
 type Dynamo struct {
-	client *dynamodb.Client
-	table  string
+	client    *dynamodb.Client
+	table     string
+	purchases string
 }
 
-// NewDynamo returns a store on table through a ready client.
-func NewDynamo(client *dynamodb.Client, table string) *Dynamo {
-	return &Dynamo{client: client, table: table}
+// NewDynamo returns a store on the tables notes and purchases through a
+// ready client.
+func NewDynamo(client *dynamodb.Client, notes, purchases string) *Dynamo {
+	return &Dynamo{client: client, table: notes, purchases: purchases}
 }
 
 // A note as the table holds it, the original app's item: userId and
@@ -283,4 +287,104 @@ func translate(err error, onCondition error) error {
 		return fmt.Errorf("%w (%w)", ErrUnavailable, err)
 	}
 	return err
+}
+
+// A purchase as the purchases table holds it: userId and purchaseId (the
+// key), storage, amount and createdAt (numbers).
+func encodePurchase(p Purchase) map[string]types.AttributeValue {
+	n := func(v int64) types.AttributeValue {
+		return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
+	}
+	return map[string]types.AttributeValue{
+		"userId":     &types.AttributeValueMemberS{Value: p.UserID},
+		"purchaseId": &types.AttributeValueMemberS{Value: p.ID},
+		"storage":    n(p.Storage),
+		"amount":     n(p.Amount),
+		"createdAt":  n(p.CreatedAt),
+	}
+}
+
+func decodePurchase(av map[string]types.AttributeValue) (Purchase, error) {
+	var (
+		p    Purchase
+		errs []error
+	)
+	str := func(name string) string {
+		v, ok := av[name].(*types.AttributeValueMemberS)
+		if !ok {
+			errs = append(errs, fmt.Errorf("attribute %s is %T, want a string", name, av[name]))
+			return ""
+		}
+		return v.Value
+	}
+	num := func(name string) int64 {
+		v, ok := av[name].(*types.AttributeValueMemberN)
+		if !ok {
+			errs = append(errs, fmt.Errorf("attribute %s is %T, want a number", name, av[name]))
+			return 0
+		}
+		i, err := strconv.ParseInt(v.Value, 10, 64)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("attribute %s is %q, want a whole number", name, v.Value))
+		}
+		return i
+	}
+	p.UserID, p.ID = str("userId"), str("purchaseId")
+	p.Storage, p.Amount, p.CreatedAt = num("storage"), num("amount"), num("createdAt")
+	return p, errors.Join(errs...)
+}
+
+// AddPurchase implements routes.PurchaseStore, with one conditional
+// PutItem keyed by the purchase's id: the same purchase recorded twice
+// (a webhook delivered twice, say) is stored once, whoever records it.
+func (d *Dynamo) AddPurchase(ctx context.Context, p Purchase) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, dynamoTimeout)
+	defer cancel()
+	_, err := d.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:           &d.purchases,
+		Item:                encodePurchase(p),
+		ConditionExpression: aws.String("attribute_not_exists(purchaseId)"),
+	})
+	if err == nil {
+		return true, nil
+	}
+	if err = translate(err, ErrConflict); errors.Is(err, ErrConflict) {
+		return false, nil
+	}
+	return false, fmt.Errorf("dynamo add purchase %s: %w", p.ID, err)
+}
+
+// ListPurchases implements routes.PurchaseStore: every purchase of the
+// user, read across DynamoDB's pages, newest first.
+func (d *Dynamo) ListPurchases(ctx context.Context, userID string) ([]Purchase, error) {
+	ctx, cancel := context.WithTimeout(ctx, dynamoTimeout)
+	defer cancel()
+	out := []Purchase{}
+	var start map[string]types.AttributeValue
+	for {
+		page, err := d.client.Query(ctx, &dynamodb.QueryInput{
+			TableName:              &d.purchases,
+			KeyConditionExpression: aws.String("userId = :u"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":u": &types.AttributeValueMemberS{Value: userID},
+			},
+			ConsistentRead:    aws.Bool(true),
+			ExclusiveStartKey: start,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("dynamo list purchases: %w", translate(err, nil))
+		}
+		for _, av := range page.Items {
+			p, err := decodePurchase(av)
+			if err != nil {
+				return nil, fmt.Errorf("dynamo decode purchase: %w", err)
+			}
+			out = append(out, p)
+		}
+		if page.LastEvaluatedKey == nil {
+			sortPurchases(out)
+			return out, nil
+		}
+		start = page.LastEvaluatedKey
+	}
 }

@@ -35,7 +35,8 @@ func dynamoClient(endpoint string, retries int) *dynamodb.Client {
 
 func openDynamo(t *testing.T) (*store.Dynamo, *dynamodb.Client, string) {
 	t.Helper()
-	return storetest.Dynamo(t)
+	s, client, tables := storetest.Dynamo(t)
+	return s, client, tables.Notes
 }
 
 func TestDynamoContract(t *testing.T) {
@@ -169,7 +170,7 @@ func TestDynamoErrorTranslation(t *testing.T) {
 	} {
 		t.Run(tc.code, func(t *testing.T) {
 			var calls atomic.Int64
-			s := store.NewDynamo(dynamoClient(dynamoErrorServer(t, tc.status, tc.code, &calls), 2), "notes")
+			s := store.NewDynamo(dynamoClient(dynamoErrorServer(t, tc.status, tc.code, &calls), 2), "notes", "purchases")
 			_, err := s.Get(ctx, "u", "n")
 			if got := errors.Is(err, store.ErrUnavailable); got != tc.unavailable {
 				t.Fatalf("Get: err = %v; unavailable = %v, want %v", err, got, tc.unavailable)
@@ -190,14 +191,14 @@ func TestDynamoErrorTranslation(t *testing.T) {
 		}
 		addr := ln.Addr().String()
 		ln.Close()
-		s := store.NewDynamo(dynamoClient("http://"+addr, 1), "notes")
+		s := store.NewDynamo(dynamoClient("http://"+addr, 1), "notes", "purchases")
 		if _, err := s.List(ctx, "u", 10, ""); !errors.Is(err, store.ErrUnavailable) {
 			t.Fatalf("List on a closed port: err = %v, want ErrUnavailable", err)
 		}
 	})
 
 	t.Run("missing table on dynalite", func(t *testing.T) {
-		s := store.NewDynamo(dynamoClient(testenv.DynamoDB(t), 1), "no-such-table")
+		s := store.NewDynamo(dynamoClient(testenv.DynamoDB(t), 1), "no-such-table", "no-such-table")
 		_, err := s.Create(ctx, newNote(t, "u", "x"))
 		if err == nil || errors.Is(err, store.ErrUnavailable) || errors.Is(err, store.ErrConflict) {
 			t.Fatalf("Create on a missing table: err = %v, want an internal error", err)

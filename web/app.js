@@ -149,4 +149,11 @@ $("editor").onsubmit = async (event) => {
 $("cancel").onclick = reset;
 $("more").onclick = () => list(true).catch((e) => show(e.message));
 
+// paid shows the storage the caller has paid for (GET /billing).
+async function paid() {
+  const { storage, purchases } = await call("GET", "/billing");
+  $("paid").textContent = `${storage} ${storage === 1 ? "note" : "notes"} (${purchases.length} ${purchases.length === 1 ? "payment" : "payments"})`;
+}
+
 list().catch((e) => show(e.message));
+paid().catch((e) => show(e.message));

@@ -8,6 +8,7 @@ package apitest
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -111,8 +112,13 @@ type Invoker interface {
 }
 
 // V1 is the Lambda front door given REST API events as API Gateway sends
-// them deployed: identity in requestContext.identity.
-type V1 struct{ Invoker }
+// them deployed: identity in requestContext.identity. With Base64, the
+// body arrives base64-encoded (isBase64Encoded), as API Gateway sends a
+// body of a binary media type.
+type V1 struct {
+	Invoker
+	Base64 bool
+}
 
 // Do implements Door.
 func (d V1) Do(t testing.TB, req Request) Response {
@@ -134,6 +140,9 @@ func (d V1) Do(t testing.TB, req Request) Response {
 	}
 	if q := u.Query(); len(q) > 0 {
 		ev.MultiValueQueryStringParameters = q
+	}
+	if d.Base64 {
+		ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString([]byte(req.Body)), true
 	}
 	for k, v := range req.Header {
 		ev.MultiValueHeaders[k] = []string{v}

@@ -40,22 +40,23 @@ func TestTemplateFunction(t *testing.T) {
 
 	// Every variable main reads is declared, so sam local --env-vars can set it.
 	vars := d.Must(t, append(f, "Properties", "Environment", "Variables")...)
-	for _, v := range []string{"NOTES_TABLE", "ATTACHMENTS_BUCKET", "CORS_ALLOWED_ORIGINS", "CORS_ALLOW_CREDENTIALS",
-		"CORS_MAX_AGE", "STRIPE_SECRET_ARN", "STRIPE_SECRET_KEY", "STRIPE_API_BASE", "DEV_IDENTITY_ID", "AWS_ENDPOINT_URL_DYNAMODB",
+	for _, v := range []string{"NOTES_TABLE", "PURCHASES_TABLE", "ATTACHMENTS_BUCKET", "CORS_ALLOWED_ORIGINS", "CORS_ALLOW_CREDENTIALS",
+		"CORS_MAX_AGE", "STRIPE_SECRET_ARN", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_API_BASE", "DEV_IDENTITY_ID", "AWS_ENDPOINT_URL_DYNAMODB",
 		"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_SECRETS_MANAGER"} {
 		if At(vars, v) == nil {
 			t.Fatalf("Environment.Variables has no %s", v)
 		}
 	}
-	for v, ref := range map[string]string{"NOTES_TABLE": "NotesTable", "ATTACHMENTS_BUCKET": "AttachmentsBucket",
+	for v, ref := range map[string]string{"NOTES_TABLE": "NotesTable", "PURCHASES_TABLE": "PurchasesTable", "ATTACHMENTS_BUCKET": "AttachmentsBucket",
 		"CORS_ALLOWED_ORIGINS": "AllowedOrigins", "STRIPE_SECRET_ARN": "StripeSecretArn"} {
 		if n := At(vars, v); n.Tag != "!Ref" || n.Value != ref {
 			t.Fatalf("%s = %s %s, want !Ref %s", v, n.Tag, n.Value, ref)
 		}
 	}
 
-	// Least privilege: only the five item actions, on the table; objects
-	// only under private/ in the bucket.
+	// Least privilege: only the five item actions, on the notes table;
+	// records and reads of payments, on the purchases table; objects only
+	// under private/ in the bucket.
 	stmts := d.Must(t, append(f, "Properties", "Policies", "0", "Statement")...)
 	var actions []string
 	for _, s := range stmts.Content {
@@ -67,9 +68,13 @@ func TestTemplateFunction(t *testing.T) {
 		}
 		res := At(s, "Resource")
 		switch {
-		case strings.HasPrefix(Scalars(At(s, "Action"))[0], "dynamodb:"):
+		case At(s, "Sid").Value == "NotesTable":
 			if res.Tag != "!GetAtt" || res.Value != "NotesTable.Arn" {
 				t.Fatalf("DynamoDB resource = %s %s, want !GetAtt NotesTable.Arn", res.Tag, res.Value)
+			}
+		case At(s, "Sid").Value == "PurchasesTable":
+			if res.Tag != "!GetAtt" || res.Value != "PurchasesTable.Arn" {
+				t.Fatalf("DynamoDB resource = %s %s, want !GetAtt PurchasesTable.Arn", res.Tag, res.Value)
 			}
 		case strings.HasPrefix(Scalars(At(s, "Action"))[0], "s3:"):
 			if res.Tag != "!Sub" || res.Value != "${AttachmentsBucket.Arn}/private/*" {
@@ -77,14 +82,16 @@ func TestTemplateFunction(t *testing.T) {
 			}
 		}
 	}
-	want := "dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem dynamodb:DeleteItem dynamodb:Query s3:GetObject s3:PutObject s3:DeleteObject"
+	want := "dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem dynamodb:DeleteItem dynamodb:Query dynamodb:PutItem dynamodb:Query s3:GetObject s3:PutObject s3:DeleteObject"
 	if strings.Join(actions, " ") != want {
 		t.Fatalf("actions = %v, want %s", actions, want)
 	}
 	// The Stripe key: no key in the environment, only the secret's ARN,
 	// readable by this function only when there is one, and only it.
-	if v := At(vars, "STRIPE_SECRET_KEY"); v.Tag == "!Ref" || v.Value != "" {
-		t.Fatalf("STRIPE_SECRET_KEY = %s %q, want it declared empty (for sam local only)", v.Tag, v.Value)
+	for _, k := range []string{"STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"} {
+		if v := At(vars, k); v.Tag == "!Ref" || v.Value != "" {
+			t.Fatalf("%s = %s %q, want it declared empty (for sam local only)", k, v.Tag, v.Value)
+		}
 	}
 	secret := d.Must(t, append(f, "Properties", "Policies", "1")...)
 	stmt := At(secret, "2")
@@ -96,39 +103,42 @@ func TestTemplateFunction(t *testing.T) {
 	}
 
 	// Events: everything signed through ANY /{proxy+}; OPTIONS unsigned;
-	// GET / and GET /openapi.json unsigned, and nothing else.
+	// GET / and GET /openapi.json unsigned; Stripe's POST /billing/webhook
+	// unsigned (Stripe signs it), the one unsigned route that writes; and
+	// nothing else.
 	events := d.Must(t, append(f, "Properties", "Events")...)
 	var any, options bool
-	public := map[string]bool{}
+	var unsigned []string
 	for i := 1; i < len(events.Content); i += 2 {
 		e := events.Content[i]
 		if At(e, "Type").Value != "Api" {
 			t.Fatalf("event %s is not an Api event", events.Content[i-1].Value)
 		}
-		if p := At(e, "Properties", "Path").Value; p != "/{proxy+}" {
-			a := At(e, "Properties", "Auth", "Authorizer")
-			if At(e, "Properties", "Method").Value != "GET" || a == nil || a.Value != "NONE" {
-				t.Fatalf("event %s on %s is not an unsigned GET", events.Content[i-1].Value, p)
-			}
-			public[p] = true
-			continue
-		}
 		if r := At(e, "Properties", "RestApiId"); r == nil || r.Tag != "!Ref" || r.Value != "NotesApi" {
 			t.Fatalf("event %s is not on NotesApi", events.Content[i-1].Value)
 		}
-		switch At(e, "Properties", "Method").Value {
+		p, m := At(e, "Properties", "Path").Value, At(e, "Properties", "Method").Value
+		a := At(e, "Properties", "Auth", "Authorizer")
+		if p != "/{proxy+}" {
+			if a == nil || a.Value != "NONE" {
+				t.Fatalf("event %s on %s is not unsigned", events.Content[i-1].Value, p)
+			}
+			unsigned = append(unsigned, m+" "+p)
+			continue
+		}
+		switch m {
 		case "ANY":
 			any = At(e, "Properties", "Auth") == nil // the API's default: AWS_IAM
 		case "OPTIONS":
-			a := At(e, "Properties", "Auth", "Authorizer")
 			options = a != nil && a.Value == "NONE"
 		}
 	}
 	if !any || !options {
 		t.Fatalf("events: ANY with the default IAM auth = %v, OPTIONS with Authorizer NONE = %v", any, options)
 	}
-	if len(public) != 2 || !public["/"] || !public["/openapi.json"] {
-		t.Fatalf("unsigned GETs on %v, want / and /openapi.json", public)
+	slices.Sort(unsigned)
+	if got := strings.Join(unsigned, ", "); got != "GET /, GET /openapi.json, POST /billing/webhook" {
+		t.Fatalf("unsigned routes besides preflights: %s; want GET /, GET /openapi.json, POST /billing/webhook", got)
 	}
 }
 
@@ -184,6 +194,12 @@ func TestTemplateData(t *testing.T) {
 	for i := range 2 {
 		d.Equal(t, "S", append(tb, "AttributeDefinitions", string(rune('0'+i)), "AttributeType")...)
 	}
+	pt := []string{"Resources", "PurchasesTable", "Properties"}
+	d.Equal(t, "AWS::DynamoDB::Table", "Resources", "PurchasesTable", "Type")
+	d.Equal(t, "PAY_PER_REQUEST", append(pt, "BillingMode")...)
+	d.Equal(t, "true", append(pt, "PointInTimeRecoverySpecification", "PointInTimeRecoveryEnabled")...)
+	d.Equal(t, "userId", append(pt, "KeySchema", "0", "AttributeName")...)
+	d.Equal(t, "purchaseId", append(pt, "KeySchema", "1", "AttributeName")...)
 
 	b := []string{"Resources", "AttachmentsBucket", "Properties"}
 	rule := d.Must(t, append(b, "CorsConfiguration", "CorsRules", "0")...)
@@ -276,11 +292,15 @@ func TestTemplateParametersAndOutputs(t *testing.T) {
 	if !arn.MatchString("arn:aws:secretsmanager:eu-west-1:123456789012:secret:stripe-AbCdEf") || arn.MatchString("sk_live_abc") {
 		t.Fatal("StripeSecretArn's pattern does not take a secret ARN, or takes a key")
 	}
-	for _, o := range []string{"ApiUrl", "Region", "UserPoolId", "UserPoolClientId", "IdentityPoolId", "AttachmentsBucketName"} {
+	for _, o := range []string{"ApiUrl", "Region", "UserPoolId", "UserPoolClientId", "IdentityPoolId", "AttachmentsBucketName", "StripeWebhookUrl"} {
 		d.Must(t, "Outputs", o, "Value")
 	}
-	if v := d.Value(t, "Outputs", "ApiUrl", "Value"); !strings.Contains(v, "${NotesApi}.execute-api") || !strings.HasSuffix(v, "/${Stage}") {
-		t.Fatalf("ApiUrl = %s", v)
+	api := d.Value(t, "Outputs", "ApiUrl", "Value")
+	if !strings.Contains(api, "${NotesApi}.execute-api") || !strings.HasSuffix(api, "/${Stage}") {
+		t.Fatalf("ApiUrl = %s", api)
+	}
+	if v := d.Value(t, "Outputs", "StripeWebhookUrl", "Value"); v != api+"/billing/webhook" {
+		t.Fatalf("StripeWebhookUrl = %s, want ApiUrl + /billing/webhook", v)
 	}
 }
 
@@ -372,7 +392,7 @@ func toStrings(v any) []string {
 // users' data.
 func TestTemplateKeepsData(t *testing.T) {
 	d := LoadTemplate(t)
-	for _, r := range []string{"NotesTable", "UserPool", "AttachmentsBucket"} {
+	for _, r := range []string{"NotesTable", "PurchasesTable", "UserPool", "AttachmentsBucket"} {
 		d.Equal(t, "Retain", "Resources", r, "DeletionPolicy")
 		d.Equal(t, "Retain", "Resources", r, "UpdateReplacePolicy")
 	}

@@ -38,14 +38,24 @@ func Bolt(t testing.TB) *store.Bolt {
 
 var tableSeq atomic.Int64
 
-// Table creates a notes table of its own in the DynamoDB-compatible
-// server, deleted when the test ends, and returns its name.
-func Table(t testing.TB, client *dynamodb.Client) string {
+// The tables of template.yaml, by their logical ids.
+const (
+	NotesTable     = "NotesTable"
+	PurchasesTable = "PurchasesTable"
+)
+
+// Tables names a notes table and a purchases table.
+type Tables struct{ Notes, Purchases string }
+
+// Table creates a table of its own, as template.yaml declares the resource
+// (NotesTable or PurchasesTable), in the DynamoDB-compatible server,
+// deleted when the test ends, and returns its name.
+func Table(t testing.TB, client *dynamodb.Client, resource string) string {
 	t.Helper()
-	name := fmt.Sprintf("notes-%d-%d", os.Getpid(), tableSeq.Add(1))
+	name := fmt.Sprintf("%s-%d-%d", resource, os.Getpid(), tableSeq.Add(1))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := CreateTable(ctx, client, name); err != nil {
+	if err := CreateTable(ctx, client, resource, name); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -54,17 +64,17 @@ func Table(t testing.TB, client *dynamodb.Client) string {
 	return name
 }
 
-// Dynamo is the DynamoDB store on a fresh Table, with the client and the
-// table's name for tests that read or seed items directly.
-func Dynamo(t testing.TB) (*store.Dynamo, *dynamodb.Client, string) {
+// Dynamo is the DynamoDB store on fresh tables, with the client and the
+// tables' names for tests that read or seed items directly.
+func Dynamo(t testing.TB) (*store.Dynamo, *dynamodb.Client, Tables) {
 	t.Helper()
 	client := testenv.DynamoClient(t, 3)
-	table := Table(t, client)
-	return store.NewDynamo(client, table), client, table
+	tables := Tables{Notes: Table(t, client, NotesTable), Purchases: Table(t, client, PurchasesTable)}
+	return store.NewDynamo(client, tables.Notes, tables.Purchases), client, tables
 }
 
-// tableProperties is what CreateTable reads of the NotesTable resource:
-// the key and how it is billed.
+// tableProperties is what CreateTable reads of a table's resource: the
+// key and how it is billed.
 type tableProperties struct {
 	BillingMode          string `yaml:"BillingMode"`
 	AttributeDefinitions []struct {
@@ -77,28 +87,28 @@ type tableProperties struct {
 	} `yaml:"KeySchema"`
 }
 
-// notesTable reads the NotesTable resource's properties of template.yaml:
-// the table's schema has no other home.
-func notesTable() (tableProperties, error) {
+// tableOf reads a table resource's properties of template.yaml: the
+// tables' schemas have no other home.
+func tableOf(resource string) (tableProperties, error) {
 	d, err := awstest.ReadTemplate()
 	if err != nil {
 		return tableProperties{}, err
 	}
-	n := awstest.At(d.Root, "Resources", "NotesTable", "Properties")
+	n := awstest.At(d.Root, "Resources", resource, "Properties")
 	if n == nil {
-		return tableProperties{}, fmt.Errorf("template.yaml has no Resources.NotesTable.Properties")
+		return tableProperties{}, fmt.Errorf("template.yaml has no Resources.%s.Properties", resource)
 	}
 	var p tableProperties
 	if err := n.Decode(&p); err != nil {
-		return tableProperties{}, fmt.Errorf("template.yaml NotesTable: %w", err)
+		return tableProperties{}, fmt.Errorf("template.yaml %s: %w", resource, err)
 	}
 	return p, nil
 }
 
-// CreateTable creates the table name as template.yaml declares NotesTable
-// and waits until it is active.
-func CreateTable(ctx context.Context, client *dynamodb.Client, name string) error {
-	p, err := notesTable()
+// CreateTable creates the table name as template.yaml declares the
+// resource, and waits until it is active.
+func CreateTable(ctx context.Context, client *dynamodb.Client, resource, name string) error {
+	p, err := tableOf(resource)
 	if err != nil {
 		return err
 	}

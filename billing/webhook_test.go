@@ -1,0 +1,110 @@
+package billing
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/scratch-notes/notes-api/internal/testenv"
+)
+
+func TestParseSecret(t *testing.T) {
+	for _, tc := range []struct {
+		secret string
+		want   Keys
+	}{
+		{"sk_test_plain\n", Keys{Secret: "sk_test_plain"}},
+		{`{"secretKey":"sk_test_1","webhookSecret":"whsec_1"}`, Keys{Secret: "sk_test_1", Webhook: "whsec_1"}},
+		{` {"secretKey": "sk_test_2"} `, Keys{Secret: "sk_test_2"}},
+	} {
+		got, err := ParseSecret(tc.secret)
+		if err != nil || got != tc.want {
+			t.Fatalf("ParseSecret(%q) = %+v, %v; want %+v", tc.secret, got, err, tc.want)
+		}
+	}
+	for _, bad := range []string{`{"secretKey":"sk_test_leak"`, `{"secretKey":"sk_test_leak","other":"whsec_leak"}`, `{"secretKey":7}`} {
+		_, err := ParseSecret(bad)
+		if !errors.Is(err, ErrNoKey) || strings.Contains(err.Error(), "leak") {
+			t.Fatalf("ParseSecret(%q) = %v, want ErrNoKey naming nothing of the secret", bad, err)
+		}
+	}
+}
+
+// signed is a Stripe-Signature for payload at ts with secret, as Stripe
+// documents its scheme.
+func signed(payload, secret string, ts time.Time) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	fmt.Fprintf(mac, "%d.%s", ts.Unix(), payload)
+	return fmt.Sprintf("t=%d,v1=%s", ts.Unix(), hex.EncodeToString(mac.Sum(nil)))
+}
+
+func TestEvent(t *testing.T) {
+	s := New(Config{Keys: StaticKeys(Keys{Secret: "sk_test_1", Webhook: "whsec_1"})})
+	intent := func(apiVersion, metadata string, amount int64) string {
+		return `{"id":"evt_1","object":"event","api_version":"` + apiVersion + `","type":"payment_intent.succeeded","data":{"object":` +
+			`{"id":"pi_1","object":"payment_intent","amount":` + fmt.Sprint(amount) + `,"amount_received":` + fmt.Sprint(amount) +
+			`,"currency":"usd","created":1764547200,"metadata":` + metadata + `}}}`
+	}
+	ours := `{"identityId":"us-east-1:alice","storage":"21"}`
+	for _, tc := range []struct {
+		name, payload string
+		payment       *Payment
+		ignored       bool
+	}{
+		// An endpoint's API version is the account's, not stripe-go's.
+		{"an old API version", intent("2020-08-27", ours, 4200), &Payment{IntentID: "pi_1", IdentityID: "us-east-1:alice", Storage: 21, Amount: 4200, Created: time.Unix(1764547200, 0)}, false},
+		{"this API version", intent("2025-07-30.basil", ours, 4200), &Payment{IntentID: "pi_1", IdentityID: "us-east-1:alice", Storage: 21, Amount: 4200, Created: time.Unix(1764547200, 0)}, false},
+		{"not ours", intent("2020-08-27", `{}`, 4200), nil, true},
+		{"storage out of bounds", intent("2020-08-27", `{"identityId":"u","storage":"100001"}`, 4200), nil, true},
+		{"not the price", intent("2020-08-27", ours, 4100), nil, true},
+		{"another type", `{"id":"evt_2","type":"customer.created","data":{"object":{"id":"cus_1","object":"customer"}}}`, nil, false},
+	} {
+		ev, err := s.Event(context.Background(), []byte(tc.payload), signed(tc.payload, "whsec_1", time.Now()))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if (ev.Payment == nil) != (tc.payment == nil) || (ev.Payment != nil && *ev.Payment != *tc.payment) || (ev.Ignored != "") != tc.ignored {
+			t.Fatalf("%s: event = %+v (payment %+v), want payment %+v, ignored %v", tc.name, ev, ev.Payment, tc.payment, tc.ignored)
+		}
+	}
+	// Refused: an *Error a client reads as a 400, wrapping ErrBadSignature.
+	p := intent("2020-08-27", ours, 4200)
+	for name, sig := range map[string]string{
+		"none": "", "garbage": "garbage", "wrong secret": signed(p, "whsec_2", time.Now()),
+		"stale": signed(p, "whsec_1", time.Now().Add(-5*time.Minute-2*time.Second)), "another body": signed(p+" ", "whsec_1", time.Now()),
+	} {
+		_, err := s.Event(context.Background(), []byte(p), sig)
+		var be *Error
+		if !errors.As(err, &be) || be.Kind != Invalid || !errors.Is(err, ErrBadSignature) || strings.Contains(be.Message, "whsec") {
+			t.Fatalf("%s: err = %v, want an Invalid ErrBadSignature", name, err)
+		}
+	}
+	// Inside the tolerance, not refused.
+	if _, err := s.Event(context.Background(), []byte(p), signed(p, "whsec_1", time.Now().Add(-4*time.Minute))); err != nil {
+		t.Fatalf("a signature 4 minutes old: %v", err)
+	}
+	// No signing secret: Unavailable.
+	_, err := New(Config{Keys: StaticKeys(Keys{Secret: "sk_test_1"})}).Event(context.Background(), []byte(p), signed(p, "", time.Now()))
+	var be *Error
+	if !errors.As(err, &be) || be.Kind != Unavailable {
+		t.Fatalf("no webhook secret: err = %v, want Unavailable", err)
+	}
+}
+
+// TestCreateIntentStripeMock makes PaymentIntents through the real
+// stripe-go wiring against stripe-mock.
+func TestCreateIntentStripeMock(t *testing.T) {
+	s := New(Config{Keys: StaticKeys(Keys{Secret: "sk_test_123"}), APIBase: testenv.StripeMock(t)})
+	for _, storage := range []int64{10, 21, 100, 101} {
+		pi, err := s.CreateIntent(context.Background(), Intent{Amount: Price(storage), Storage: storage, IdentityID: "us-east-1:alice", IdempotencyKey: "k"})
+		if err != nil || !strings.HasPrefix(pi.ID, "pi_") || pi.ClientSecret == "" || pi.Amount != Price(storage) || pi.Status == "" {
+			t.Fatalf("CreateIntent(%d) = %+v, %v", storage, pi, err)
+		}
+	}
+}
