@@ -324,8 +324,10 @@ func TestLocalAttachments(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("GET attachment = %d %s", resp.StatusCode, body)
 	}
-	if resp, body = call("GET", down.URL, "", "", nil); resp.StatusCode != 200 || !bytes.Equal(body, []byte(content)) || resp.Header.Get("Content-Type") != "text/plain" {
-		t.Fatalf("download = %d %q %s", resp.StatusCode, body, resp.Header.Get("Content-Type"))
+	if resp, body = call("GET", down.URL, "", "", nil); resp.StatusCode != 200 || !bytes.Equal(body, []byte(content)) ||
+		resp.Header.Get("Content-Type") != "text/plain; charset=utf-8" || resp.Header.Get("Content-Disposition") != `attachment; filename="hello.txt"` ||
+		resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Fatalf("download = %d %q %v", resp.StatusCode, body, resp.Header)
 	}
 	if resp, _ = call("DELETE", base+"/notes/"+n.NoteID, "", "", nil); resp.StatusCode != 204 {
 		t.Fatalf("delete = %d", resp.StatusCode)
@@ -466,5 +468,37 @@ func TestStripeKeysFromSecret(t *testing.T) {
 	if status, body := post(t, base+"/billing/webhook", event, map[string]string{"Stripe-Signature": signature}); status != http.StatusServiceUnavailable ||
 		strings.Contains(body, "whsec") {
 		t.Fatalf("webhook with a plain-key secret = %d %s, want 503", status, body)
+	}
+}
+
+// TestLoopbackOnly: both local servers, the API and its files endpoint,
+// answer only to their own loopback address: a page of another name made
+// to resolve to 127.0.0.1 (DNS rebinding) is refused.
+func TestLoopbackOnly(t *testing.T) {
+	base := startBinary(t).URL
+	status, body := post(t, base+"/attachments", `{"fileName":"a.txt","contentType":"text/plain","size":1}`, nil)
+	var up struct{ UploadURL string }
+	json.Unmarshal([]byte(body), &up)
+	if status != http.StatusCreated {
+		t.Fatalf("POST /attachments = %d %s", status, body)
+	}
+	files, _ := url.Parse(up.UploadURL)
+	for _, u := range []string{base + "/notes", "http://" + files.Host + files.Path} {
+		pu, _ := url.Parse(u)
+		for host, want := range map[string]bool{"": true, "localhost:" + pu.Port(): true, "127.0.0.1:1": false,
+			"evil.example:" + pu.Port(): false, "rebind.attacker.example": false} {
+			req, _ := http.NewRequest("GET", u, nil)
+			if host != "" {
+				req.Host = host
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if served := resp.StatusCode != http.StatusMisdirectedRequest; served != want {
+				t.Fatalf("GET %s with Host %q = %d, want served %v", u, host, resp.StatusCode, want)
+			}
+		}
 	}
 }

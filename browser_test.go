@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +16,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/chromedp/cdproto/browser"
+	cdppage "github.com/chromedp/cdproto/page"
+	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/scratch-notes/notes-api/attachments"
@@ -508,4 +513,93 @@ func (p *pageSite) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer p.mu.Unlock()
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	fmt.Fprintf(w, "<!doctype html><title>Scratch</title><link rel=icon href=data:,><script>window.API = %q;%s</script>", p.api, p.js)
+}
+
+// TestBrowserActiveUploadIsADownload: a page uploaded as text/html with a
+// script in it, opened in Chromium through its download URL, runs
+// nothing (no dialog, no console message) and is downloaded, from the
+// local server's endpoint and from an S3-compatible bucket (versitygw)
+// alike.
+func TestBrowserActiveUploadIsADownload(t *testing.T) {
+	const page = `<!doctype html><script>console.log("the upload ran"); alert("the upload ran")</script><p>hello`
+	s3Files, err := attachments.NewS3(aws.Config{Region: "us-east-1",
+		Credentials: credentials.StaticCredentialsProvider{Value: testenv.S3Credentials()}}, testenv.S3Bucket(t), testenv.S3(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, api := range map[string]string{
+		"the local server's endpoint": startBinary(t).URL,
+		"an S3 bucket":                httptest.NewServer(testHandler(t, nil, storetest.Bolt(t), s3Files)).URL,
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx := browsertest.New(t)
+			var (
+				mu  sync.Mutex
+				ran []string
+			)
+			if err := chromedp.Listen(ctx, func(ev any) {
+				mu.Lock()
+				defer mu.Unlock()
+				switch ev := ev.(type) {
+				case *cdppage.EventJavascriptDialogOpening:
+					ran = append(ran, "dialog: "+ev.Message)
+				case *cdpruntime.EventConsoleAPICalled:
+					ran = append(ran, "console: "+string(ev.Type))
+				}
+			}); err != nil {
+				t.Fatal(err)
+			}
+			downloads := t.TempDir()
+			if err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+				_, err := chromedp.Call(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+					Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: downloads})
+				return err
+			})); err != nil {
+				t.Fatal(err)
+			}
+
+			d := apitest.Local{URL: api}
+			resp := d.Do(t, apitest.Request{Method: "POST", Path: "/attachments", Header: apitest.JSONHeader(),
+				Body: fmt.Sprintf(`{"fileName":"page.html","contentType":"text/html","size":%d}`, len(page))})
+			var up struct {
+				Key, UploadURL string
+				Headers        map[string]string
+			}
+			resp.JSON(t, &up)
+			req, _ := http.NewRequest("PUT", up.UploadURL, strings.NewReader(page))
+			for k, v := range up.Headers {
+				req.Header.Set(k, v)
+			}
+			put, err := http.DefaultClient.Do(req)
+			if err != nil || put.StatusCode != http.StatusOK {
+				t.Fatalf("upload = %v, %v", put, err)
+			}
+			put.Body.Close()
+			n := apitest.Note{}
+			d.Do(t, apitest.Request{Method: "POST", Path: "/notes", Header: apitest.JSONHeader(),
+				Body: `{"content":"a page","attachment":"` + up.Key + `"}`}).JSON(t, &n)
+			var down struct{ URL string }
+			d.Do(t, apitest.Request{Method: "GET", Path: "/notes/" + n.NoteID + "/attachment"}).JSON(t, &down)
+
+			// A navigation that becomes a download is aborted as a page.
+			nctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			chromedp.Do(nctx, chromedp.Navigate(down.URL))
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+				b, err := os.ReadFile(filepath.Join(downloads, "page.html"))
+				if err == nil && string(b) == page {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the page was not downloaded: %v", err)
+				}
+			}
+			time.Sleep(300 * time.Millisecond) // room for a script to run, if one could
+			mu.Lock()
+			defer mu.Unlock()
+			if len(ran) > 0 {
+				t.Fatalf("the uploaded page ran: %v", ran)
+			}
+		})
+	}
 }

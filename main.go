@@ -233,6 +233,10 @@ func newHandler(c config, notes notesStore, files routes.Files, awsCfg func() (a
 	if c.lambda && !c.samLocal {
 		mode = routes.IdentityDeployed
 	}
+	if c.lambda && c.samLocal {
+		// Only sam local sets it: deployed, it would let anyone be anyone.
+		log.Warn("AWS_SAM_LOCAL=true: LOCAL IDENTITY RULES ARE ON: a request without a Cognito identity acts as X-Dev-Identity-Id or DEV_IDENTITY_ID; this must never happen deployed")
+	}
 	h, err := routes.New(routes.Config{
 		Notes:          notes,
 		Purchases:      notes,
@@ -337,11 +341,12 @@ const (
 	maxHeaderBytes    = 64 << 10
 )
 
-// newServer is a local server of h with those limits: the API's, and the
-// local attachments endpoint's.
-func newServer(h http.Handler) *http.Server {
+// newServer is a local server of h at addr with those limits, answering
+// only to its own loopback address: the API's, and the local attachments
+// endpoint's.
+func newServer(h http.Handler, addr string) *http.Server {
 	return &http.Server{
-		Handler:           h,
+		Handler:           routes.LoopbackOnly(addr, h),
 		ReadHeaderTimeout: readHeaderTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 		ReadTimeout:       30 * time.Second,
@@ -359,7 +364,7 @@ func serve(port int, h http.Handler, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("PORT=%d: %w", port, err)
 	}
-	srv := newServer(h)
+	srv := newServer(h, ln.Addr().String())
 	log.Info("listening", "addr", "http://"+ln.Addr().String())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

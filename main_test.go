@@ -3,7 +3,9 @@ package main
 // main's own job: reading the environment and wiring the parts it names.
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,6 +32,10 @@ func TestConfigDefaults(t *testing.T) {
 	c = testConfig(t, map[string]string{"PORT": "8080", "CORS_MAX_AGE": "0", "CORS_ALLOWED_ORIGINS": " https://a.example.com ,http://localhost:5173", "NOTES_DB": "x.db"})
 	if c.port != 8080 || c.cors.MaxAge != 0 || strings.Join(c.cors.AllowedOrigins, " ") != "https://a.example.com http://localhost:5173" || c.notesDB != "x.db" {
 		t.Fatalf("parsed = %+v", c)
+	}
+	c = testConfig(t, map[string]string{"CORS_ALLOWED_ORIGINS": "https://*.example.com,http://localhost:5173,http://127.0.0.1:3000,https://[::1]:8443,https://app.example.com:65535"})
+	if len(c.cors.AllowedOrigins) != 5 {
+		t.Fatalf("origins = %v", c.cors.AllowedOrigins)
 	}
 	c = testConfig(t, map[string]string{"CORS_ALLOW_CREDENTIALS": "true", "CORS_ALLOWED_ORIGINS": apitest.AppOrigin})
 	if !c.cors.AllowCredentials {
@@ -59,6 +65,15 @@ func TestConfigRefusals(t *testing.T) {
 		{map[string]string{"CORS_ALLOWED_ORIGINS": "https://*.*.example.com"}, "CORS_ALLOWED_ORIGINS"},
 		{map[string]string{"CORS_ALLOWED_ORIGINS": "https://app.*.com"}, "CORS_ALLOWED_ORIGINS"},
 		{map[string]string{"CORS_ALLOWED_ORIGINS": "https://a.example.com,"}, "CORS_ALLOWED_ORIGINS"},
+		// Entries that can never match, or would match far too much.
+		{map[string]string{"CORS_ALLOWED_ORIGINS": "https://app.example.com?"}, "CORS_ALLOWED_ORIGINS"},
+		{map[string]string{"CORS_ALLOWED_ORIGINS": "https://app.example.com#"}, "CORS_ALLOWED_ORIGINS"},
+		{map[string]string{"CORS_ALLOWED_ORIGINS": "https://app.example.com:0"}, "CORS_ALLOWED_ORIGINS"},
+		{map[string]string{"CORS_ALLOWED_ORIGINS": "https://app.example.com:65536"}, "CORS_ALLOWED_ORIGINS"},
+		{map[string]string{"CORS_ALLOWED_ORIGINS": "https://*.com"}, "CORS_ALLOWED_ORIGINS"},
+		{map[string]string{"CORS_ALLOWED_ORIGINS": "https://*."}, "CORS_ALLOWED_ORIGINS"},
+		{map[string]string{"CORS_ALLOWED_ORIGINS": "https://app.exämple.com"}, "CORS_ALLOWED_ORIGINS"},
+		{map[string]string{"CORS_ALLOWED_ORIGINS": "https://user@app.example.com"}, "CORS_ALLOWED_ORIGINS"},
 		// Credentials for every origin, or for a wildcard, would let any
 		// site make credentialed calls.
 		{map[string]string{"CORS_ALLOW_CREDENTIALS": "true"}, "CORS_ALLOW_CREDENTIALS"},
@@ -144,5 +159,21 @@ func TestDynamoFromEnvironment(t *testing.T) {
 	}
 	if got, err := s.Get(context.Background(), "u", n.NoteID); err != nil || got.Content != "x" {
 		t.Fatalf("Get = %+v, %v", got, err)
+	}
+}
+
+// TestSAMLocalSaysSo: under Lambda with AWS_SAM_LOCAL=true (sam local),
+// start-up says loudly that local identity rules are on; deployed, it
+// says nothing of them.
+func TestSAMLocalSaysSo(t *testing.T) {
+	for _, samLocal := range []string{"true", ""} {
+		var logs bytes.Buffer
+		env := map[string]string{"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001", "AWS_SAM_LOCAL": samLocal}
+		if _, err := newHandler(testConfig(t, env), storetest.Bolt(t), nil, nil, slog.New(slog.NewJSONHandler(&logs, nil))); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(logs.String(), "LOCAL IDENTITY RULES ARE ON"); got != (samLocal == "true") {
+			t.Fatalf("AWS_SAM_LOCAL=%q: the log says local identity rules are on = %v:\n%s", samLocal, got, logs.String())
+		}
 	}
 }

@@ -4,11 +4,14 @@ package attachments
 
 import (
 	"context"
+	"crypto/md5"
 	"crypto/rand"
 	"crypto/subtle"
+	"encoding/hex"
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -16,9 +19,12 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -38,26 +44,57 @@ const clockSkew = 15 * time.Minute
 // object, each checked like S3 checks it: a SigV4 signature, in the query
 // (presigned) or the Authorization header, made with Local's one
 // credential, that has not expired and covers the headers it names
-// (Content-Type and Content-Length of an upload among them). It is not in
-// the Lambda build.
+// (Content-Type and Content-Length of an upload among them), and a key
+// that checkKey's strict rule keeps. Every file it touches is reached
+// through an os.Root of its directory, so that no key, and no symbolic
+// link in the directory, reaches outside it. Downloads are downloads:
+// Content-Disposition attachment, X-Content-Type-Options nosniff,
+// Content-Security-Policy sandbox, and no active type. It is not in the
+// Lambda build.
 type Local struct {
 	bucket string
-	dir    string
+	root   *os.Root
 	creds  aws.Credentials
 	signer *v4.Signer
 	now    func() time.Time
+	log    *slog.Logger
+	// locks serialise the writes and reads of one key (by its hash), so
+	// that an object and its type are always seen together.
+	locks [64]sync.RWMutex
 }
 
 // NewLocal serves bucket from dir, accepting requests signed with creds,
-// in whatever region their credential scope names.
-func NewLocal(bucket, dir string, creds aws.Credentials) (*Local, error) {
+// in whatever region their credential scope names; log hears of files it
+// could not store or remove.
+func NewLocal(bucket, dir string, creds aws.Credentials, log *slog.Logger) (*Local, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("attachments directory: %w", err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("attachments directory: %w", err)
+	}
 	for _, sub := range []string{"objects", "types"} {
-		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
+		if err := root.MkdirAll(sub, 0o700); err != nil {
+			root.Close()
 			return nil, fmt.Errorf("attachments directory: %w", err)
 		}
 	}
-	return &Local{bucket: bucket, dir: dir, creds: creds, now: time.Now,
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Local{bucket: bucket, root: root, creds: creds, now: time.Now, log: log,
 		signer: v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true })}, nil
+}
+
+// Close lets go of the directory.
+func (l *Local) Close() error { return l.root.Close() }
+
+// lock is the lock of key.
+func (l *Local) lock(key string) *sync.RWMutex {
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	return &l.locks[h.Sum32()%uint32(len(l.locks))]
 }
 
 // s3Error is S3's XML error body.
@@ -83,38 +120,32 @@ func (l *Local) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeS3Error(w, r, http.StatusNotFound, "NoSuchBucket", "The specified bucket does not exist")
 		return
 	}
-	if key == "" || strings.HasPrefix(key, "/") || !fs.ValidPath(key) {
-		writeS3Error(w, r, http.StatusBadRequest, "InvalidArgument", "The object key is not one this endpoint keeps")
+	if err := checkKey(key, true); err != nil {
+		writeS3Error(w, r, http.StatusBadRequest, "InvalidArgument", "The object key is not one this endpoint keeps: "+err.Error())
 		return
 	}
 	if code, msg := l.verify(r); code != "" {
 		writeS3Error(w, r, http.StatusForbidden, code, msg)
 		return
 	}
-	objPath := filepath.Join(l.dir, "objects", filepath.FromSlash(key))
-	typePath := filepath.Join(l.dir, "types", filepath.FromSlash(key))
+	objPath := path.Join("objects", key)
+	typePath := path.Join("types", key)
 	switch r.Method {
 	case http.MethodPut:
-		l.put(w, r, objPath, typePath)
+		l.put(w, r, key, objPath, typePath)
 	case http.MethodGet, http.MethodHead:
-		f, err := os.Open(objPath)
-		if err != nil {
-			writeS3Error(w, r, http.StatusNotFound, "NoSuchKey", "The specified key does not exist.")
-			return
-		}
-		defer f.Close()
-		info, err := f.Stat()
-		if err != nil || info.IsDir() {
-			writeS3Error(w, r, http.StatusNotFound, "NoSuchKey", "The specified key does not exist.")
-			return
-		}
-		if ct, err := os.ReadFile(typePath); err == nil {
-			w.Header().Set("Content-Type", string(ct))
-		}
-		http.ServeContent(w, r, "", info.ModTime(), f)
+		l.get(w, r, key, objPath, typePath)
 	case http.MethodDelete:
-		os.Remove(objPath)
-		os.Remove(typePath)
+		mu := l.lock(key)
+		mu.Lock()
+		defer mu.Unlock()
+		for _, p := range []string{objPath, typePath} {
+			if err := l.root.Remove(filepath.FromSlash(p)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				l.log.Error("attachments: a file could not be removed", "key", key, "error", err.Error())
+				writeS3Error(w, r, http.StatusInternalServerError, "InternalError", "We encountered an internal error. Please try again.")
+				return
+			}
+		}
 		w.WriteHeader(http.StatusNoContent)
 	default:
 		w.Header().Set("Allow", "GET, HEAD, PUT, DELETE")
@@ -122,8 +153,67 @@ func (l *Local) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// put stores the body whole or not at all.
-func (l *Local) put(w http.ResponseWriter, r *http.Request, objPath, typePath string) {
+// get answers a GET or HEAD of key as a download: the type and disposition
+// the signed URL asks for (response-content-type and
+// response-content-disposition, as S3 takes them), else the stored type
+// when it is a passive one and attachment with the key's file name;
+// never a type guessed from the content.
+func (l *Local) get(w http.ResponseWriter, r *http.Request, key, objPath, typePath string) {
+	mu := l.lock(key)
+	mu.RLock()
+	defer mu.RUnlock()
+	f, err := l.root.Open(filepath.FromSlash(objPath))
+	if err != nil {
+		writeS3Error(w, r, http.StatusNotFound, "NoSuchKey", "The specified key does not exist.")
+		return
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil || !info.Mode().IsRegular() {
+		writeS3Error(w, r, http.StatusNotFound, "NoSuchKey", "The specified key does not exist.")
+		return
+	}
+	stored, etag := "", ""
+	if b, err := l.root.ReadFile(filepath.FromSlash(typePath)); err == nil {
+		stored, etag, _ = strings.Cut(string(b), "\n")
+	}
+	q := r.URL.Query()
+	h := w.Header()
+	h.Set("Content-Type", downloadType(fileName(key)))
+	if isPassive(stored) {
+		h.Set("Content-Type", stored)
+	}
+	if v := q.Get("response-content-type"); v != "" {
+		h.Set("Content-Type", v)
+	}
+	h.Set("Content-Disposition", contentDisposition(fileName(key)))
+	if v := q.Get("response-content-disposition"); v != "" {
+		h.Set("Content-Disposition", v)
+	}
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "sandbox")
+	if etag != "" {
+		h.Set("ETag", etag)
+	}
+	http.ServeContent(w, r, "", info.ModTime(), f)
+}
+
+// isPassive reports whether a stored type is one a browser never runs.
+func isPassive(t string) bool {
+	mt, _, _ := strings.Cut(t, ";")
+	for _, p := range passiveTypes {
+		if pt, _, _ := strings.Cut(p, ";"); strings.EqualFold(strings.TrimSpace(mt), pt) {
+			return true
+		}
+	}
+	return false
+}
+
+// put stores the body and its type together, whole or not at all: each
+// is written to a file of its own name and renamed into place under the
+// key's lock, so that racing uploads, a read during an upload and a
+// delete racing one never see a body with another's type, or none.
+func (l *Local) put(w http.ResponseWriter, r *http.Request, key, objPath, typePath string) {
 	if r.ContentLength < 0 {
 		writeS3Error(w, r, http.StatusLengthRequired, "MissingContentLength", "You must provide the Content-Length HTTP header.")
 		return
@@ -132,34 +222,65 @@ func (l *Local) put(w http.ResponseWriter, r *http.Request, objPath, typePath st
 		writeS3Error(w, r, http.StatusBadRequest, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
 		return
 	}
+	failed := func(what string, err error) {
+		l.log.Error("attachments: a file could not be stored", "key", key, "step", what, "error", err.Error())
+		status, code := http.StatusInternalServerError, "InternalError"
+		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+			status, code = http.StatusInsufficientStorage, "InsufficientStorage"
+		}
+		writeS3Error(w, r, status, code, "The file could not be stored here. Please try again.")
+	}
 	for _, p := range []string{objPath, typePath} {
-		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-			writeS3Error(w, r, http.StatusInternalServerError, "InternalError", "We encountered an internal error. Please try again.")
+		if err := l.root.MkdirAll(filepath.FromSlash(path.Dir(p)), 0o700); err != nil {
+			failed("directory", err)
 			return
 		}
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(objPath), ".upload-*")
+	tmpObj := path.Join(path.Dir(objPath), ".upload-"+rand.Text())
+	f, err := l.root.OpenFile(filepath.FromSlash(tmpObj), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		writeS3Error(w, r, http.StatusInternalServerError, "InternalError", "We encountered an internal error. Please try again.")
+		failed("create", err)
 		return
 	}
-	defer os.Remove(tmp.Name())
-	n, err := io.Copy(tmp, io.LimitReader(r.Body, maxLocalObject+1))
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
+	defer l.root.Remove(filepath.FromSlash(tmpObj))
+	sum := md5.New()
+	n, rerr := io.Copy(io.MultiWriter(f, sum), io.LimitReader(r.Body, maxLocalObject+1))
+	werr := f.Sync()
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
 	}
-	if err != nil || n != r.ContentLength {
+	var pathErr *fs.PathError
+	switch {
+	case rerr != nil && errors.As(rerr, &pathErr):
+		failed("write", rerr) // the disk, not the client
+		return
+	case rerr != nil || n != r.ContentLength:
 		writeS3Error(w, r, http.StatusBadRequest, "IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header.")
 		return
-	}
-	if err := os.WriteFile(typePath, []byte(r.Header.Get("Content-Type")), 0o600); err != nil {
-		writeS3Error(w, r, http.StatusInternalServerError, "InternalError", "We encountered an internal error. Please try again.")
+	case werr != nil:
+		failed("write", werr)
 		return
 	}
-	if err := os.Rename(tmp.Name(), objPath); err != nil {
-		writeS3Error(w, r, http.StatusInternalServerError, "InternalError", "We encountered an internal error. Please try again.")
+	etag := `"` + hex.EncodeToString(sum.Sum(nil)) + `"`
+	tmpType := path.Join(path.Dir(typePath), ".upload-"+rand.Text())
+	if err := l.root.WriteFile(filepath.FromSlash(tmpType), []byte(r.Header.Get("Content-Type")+"\n"+etag), 0o600); err != nil {
+		l.root.Remove(filepath.FromSlash(tmpType))
+		failed("write type", err)
 		return
 	}
+	mu := l.lock(key)
+	mu.Lock()
+	defer mu.Unlock()
+	if err := l.root.Rename(filepath.FromSlash(tmpType), filepath.FromSlash(typePath)); err != nil {
+		l.root.Remove(filepath.FromSlash(tmpType))
+		failed("rename type", err)
+		return
+	}
+	if err := l.root.Rename(filepath.FromSlash(tmpObj), filepath.FromSlash(objPath)); err != nil {
+		failed("rename", err)
+		return
+	}
+	w.Header().Set("ETag", etag)
 	w.WriteHeader(http.StatusOK)
 }
 
@@ -190,6 +311,11 @@ func parseScope(credential string) (scope, bool) {
 }
 
 func (l *Local) verifyPresigned(r *http.Request, q url.Values) (string, string) {
+	for k, vs := range q {
+		if len(vs) > 1 && strings.HasPrefix(strings.ToLower(k), "x-amz-") {
+			return "AuthorizationQueryParametersError", "Only one value of " + k + " may be given"
+		}
+	}
 	if q.Get("X-Amz-Algorithm") != "AWS4-HMAC-SHA256" {
 		return "AuthorizationQueryParametersError", "X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\""
 	}
@@ -326,9 +452,10 @@ type LocalConfig struct {
 	// Wrap puts a CORS policy around the endpoint (the API's, as
 	// routes.CORS.Files makes it): browsers upload and download directly.
 	Wrap func(http.Handler) (http.Handler, error)
-	// Server returns the server that serves the endpoint, with the limits
-	// and timeouts of the API's own.
-	Server func(http.Handler) *http.Server
+	// Server returns the server that serves the endpoint at addr, with
+	// the limits and timeouts of the API's own, and its refusal of any
+	// other Host.
+	Server func(h http.Handler, addr string) *http.Server
 	// Log is told when the endpoint stops serving for a reason of its own.
 	Log *slog.Logger
 }
@@ -339,6 +466,7 @@ type Endpoint struct {
 	URL   string
 	Files *S3
 
+	local   *Local
 	srv     *http.Server
 	stopped chan error
 }
@@ -346,25 +474,29 @@ type Endpoint struct {
 // StartLocal serves a Local endpoint on 127.0.0.1 until Close.
 func StartLocal(cfg LocalConfig) (*Endpoint, error) {
 	creds := aws.Credentials{AccessKeyID: "local", SecretAccessKey: rand.Text()}
-	local, err := NewLocal(localBucket, cfg.Dir, creds)
+	local, err := NewLocal(localBucket, cfg.Dir, creds, cfg.Log)
 	if err != nil {
 		return nil, err
 	}
 	h, err := cfg.Wrap(local)
 	if err != nil {
+		local.Close()
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
+		local.Close()
 		return nil, fmt.Errorf("attachments endpoint: %w", err)
 	}
-	e := &Endpoint{URL: "http://" + ln.Addr().String(), srv: cfg.Server(h), stopped: make(chan error, 1)}
+	e := &Endpoint{URL: "http://" + ln.Addr().String(), local: local, srv: cfg.Server(h, ln.Addr().String()), stopped: make(chan error, 1)}
 	e.Files, err = NewS3(aws.Config{Region: "us-east-1", Credentials: credentials.StaticCredentialsProvider{Value: creds}},
 		localBucket, e.URL)
 	if err != nil {
 		ln.Close()
+		local.Close()
 		return nil, err
 	}
+	e.Files.strict = true
 	go func() {
 		err := e.srv.Serve(ln)
 		if !errors.Is(err, http.ErrServerClosed) && cfg.Log != nil {
@@ -382,5 +514,5 @@ func (e *Endpoint) Close() error {
 	if serr := <-e.stopped; !errors.Is(serr, http.ErrServerClosed) {
 		return fmt.Errorf("attachments endpoint: %w", serr)
 	}
-	return err
+	return errors.Join(err, e.local.Close())
 }

@@ -17,7 +17,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
 // urlLifetime is how long a presigned URL is valid.
@@ -47,6 +50,10 @@ type S3 struct {
 	creds    aws.CredentialsProvider
 	signer   *v4.Signer
 	client   *http.Client
+	retryer  *retry.Standard
+	// strict: the bucket is the local endpoint, which keeps its objects
+	// as files (see checkKey).
+	strict bool
 }
 
 // NewS3 returns the files of bucket in cfg's region with cfg's
@@ -56,7 +63,13 @@ type S3 struct {
 func NewS3(cfg aws.Config, bucket, endpoint string) (*S3, error) {
 	s := &S3{bucket: bucket, region: cfg.Region, creds: cfg.Credentials,
 		signer: v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true }),
-		client: &http.Client{Timeout: deleteTimeout}}
+		client: &http.Client{Timeout: deleteTimeout},
+		// The SDK's own standard retries: 5xx, 429, throttling codes and
+		// transport errors, with its backoff.
+		retryer: retry.NewStandard(func(o *retry.StandardOptions) {
+			o.MaxAttempts = 3
+			o.RateLimiter = ratelimit.None
+		})}
 	switch {
 	case bucket == "":
 		return nil, errors.New("no bucket")
@@ -142,10 +155,24 @@ func (s *S3) PresignUpload(ctx context.Context, key, contentType string, size in
 		Expires: now.Add(urlLifetime)}, nil
 }
 
-// PresignDownload signs a GET of key.
+// CheckKey reports why key is not one this bucket keeps (see checkKey);
+// nil when it is.
+func (s *S3) CheckKey(key string) error { return checkKey(key, s.strict) }
+
+// PresignDownload signs a GET of key that S3 answers as a download, never
+// a page: Content-Disposition attachment with the file's name, and a
+// Content-Type from a list of passive types by the name's extension
+// (application/octet-stream for anything else), whatever type the file
+// was uploaded with.
 func (s *S3) PresignDownload(ctx context.Context, key string) (Presigned, error) {
 	now := time.Now().UTC()
-	req := &http.Request{Method: http.MethodGet, URL: s.objectURL(key), Header: http.Header{}}
+	obj := s.objectURL(key)
+	q := url.Values{}
+	name := fileName(key)
+	q.Set("response-content-disposition", contentDisposition(name))
+	q.Set("response-content-type", downloadType(name))
+	obj.RawQuery = q.Encode()
+	req := &http.Request{Method: http.MethodGet, URL: obj, Header: http.Header{}}
 	u, err := s.presign(ctx, req, now)
 	if err != nil {
 		return Presigned{}, fmt.Errorf("presign download of %s: %w", key, err)
@@ -154,10 +181,39 @@ func (s *S3) PresignDownload(ctx context.Context, key string) (Presigned, error)
 }
 
 // Delete removes key. A key that does not exist is not an error (S3's own
-// DeleteObject answers 204 either way).
+// DeleteObject answers 204 either way). A 5xx, a 429 or a failed
+// connection is tried again, signed anew, with the SDK's standard
+// retryer and backoff, inside deleteTimeout.
 func (s *S3) Delete(ctx context.Context, key string) error {
 	ctx, cancel := context.WithTimeout(ctx, deleteTimeout)
 	defer cancel()
+	for attempt := 1; ; attempt++ {
+		err := s.deleteOnce(ctx, key)
+		if err == nil || attempt >= s.retryer.MaxAttempts() || !s.retryer.IsErrorRetryable(err) {
+			return err
+		}
+		wait, werr := s.retryer.RetryDelay(attempt, err)
+		if werr != nil {
+			return err
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return fmt.Errorf("%w (gave up retrying: %w)", err, ctx.Err())
+		}
+	}
+}
+
+// statusError is S3's answer to a call that failed.
+type statusError struct {
+	status int
+	body   string
+}
+
+func (e *statusError) Error() string       { return fmt.Sprintf("S3 answered %d: %s", e.status, e.body) }
+func (e *statusError) HTTPStatusCode() int { return e.status }
+
+func (s *S3) deleteOnce(ctx context.Context, key string) error {
 	creds, err := s.creds.Retrieve(ctx)
 	if err != nil {
 		return fmt.Errorf("delete %s: credentials: %w", key, err)
@@ -175,12 +231,15 @@ func (s *S3) Delete(ctx context.Context, key string) error {
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("delete %s: %w", key, err)
+		// As the SDK's clients say it: a request that never got an
+		// answer, which its retryer takes for worth trying again.
+		return fmt.Errorf("delete %s: %w", key, &smithyhttp.RequestSendError{Err: err})
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	io.Copy(io.Discard, resp.Body) // the rest, so that the connection is reused
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("delete %s: S3 answered %s: %s", key, resp.Status, body)
+		return fmt.Errorf("delete %s: %w", key, &statusError{status: resp.StatusCode, body: string(body)})
 	}
 	return nil
 }

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -63,11 +66,12 @@ func send(t *testing.T, p attachments.Presigned, body []byte, header map[string]
 
 // testRoundTrip holds an S3-compatible server to what the API relies on:
 // a presigned upload of exactly the signed type and length, read back
-// through a presigned download, anything else refused, and deletes.
-func testRoundTrip(t *testing.T, o objectServer) {
+// through a presigned download as a download, anything else refused, and
+// deletes. The key's user is user.
+func testRoundTrip(t *testing.T, o objectServer, user string) {
 	ctx := context.Background()
 	files := o.files(t)
-	key := "private/us-east-1:3f0c6a2e-1b7d-4c55-9a2e-0d6f4b8e9c11/1603846842984-hello world (1).jpg"
+	key := "private/" + user + "/1603846842984-hello world (1).jpg"
 	body := []byte("\xff\xd8\xff\xe0 not really a jpeg")
 
 	up, err := files.PresignUpload(ctx, key, "image/jpeg", int64(len(body)))
@@ -126,8 +130,41 @@ func testRoundTrip(t *testing.T, o objectServer) {
 		t.Fatal(err)
 	}
 	status, got, h := send(t, down, nil, nil)
-	if status != http.StatusOK || !bytes.Equal(got, body) || h.Get("Content-Type") != "image/jpeg" {
-		t.Fatalf("download = %d %q %q", status, got, h.Get("Content-Type"))
+	if status != http.StatusOK || !bytes.Equal(got, body) || h.Get("Content-Type") != "image/jpeg" ||
+		h.Get("Content-Disposition") != `attachment; filename="hello world (1).jpg"` {
+		t.Fatalf("download = %d %q, Content-Type %q, Content-Disposition %q", status, got, h.Get("Content-Type"), h.Get("Content-Disposition"))
+	}
+	// A page uploaded as one is a download of bytes, named as uploaded:
+	// UTF-8 names in RFC 8187's form.
+	page := "private/" + user + "/1603846842984-Résumé <script>.html"
+	html := []byte("<!doctype html><script>alert(document.domain)</script>")
+	up2, err := files.PresignUpload(ctx, page, "text/html", int64(len(html)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, resp, _ := send(t, up2, html, nil); status != http.StatusOK {
+		t.Fatalf("upload of a page = %d %s", status, resp)
+	}
+	down2, err := files.PresignDownload(ctx, page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, got, h = send(t, down2, nil, nil)
+	wantCD := `attachment; filename="R_sum_ <script>.html"; filename*=UTF-8''R%C3%A9sum%C3%A9%20%3Cscript%3E.html`
+	if status != http.StatusOK || !bytes.Equal(got, html) || h.Get("Content-Type") != "application/octet-stream" || h.Get("Content-Disposition") != wantCD {
+		t.Fatalf("download of a page = %d, Content-Type %q, Content-Disposition %q; want bytes, %s",
+			status, h.Get("Content-Type"), h.Get("Content-Disposition"), wantCD)
+	}
+	// The URL signs what it asks for: asking for another type is refused.
+	asked, _ := url.Parse(down2.URL)
+	q := asked.Query()
+	q.Set("response-content-type", "text/html")
+	asked.RawQuery = q.Encode()
+	if status, _, _ := send(t, attachments.Presigned{Method: "GET", URL: asked.String()}, nil, nil); status != http.StatusForbidden {
+		t.Fatalf("a download asking for text/html = %d, want 403", status)
+	}
+	if err := files.Delete(ctx, page); err != nil {
+		t.Fatal(err)
 	}
 	unsigned, _ := url.Parse(down.URL)
 	unsigned.RawQuery = ""
@@ -156,5 +193,73 @@ func testRoundTrip(t *testing.T, o objectServer) {
 // which make test starts), the way it holds the local endpoint.
 func TestS3(t *testing.T) {
 	endpoint := testenv.S3(t)
-	testRoundTrip(t, objectServer{endpoint: endpoint, bucket: testenv.S3Bucket(t), creds: testenv.S3Credentials()})
+	testRoundTrip(t, objectServer{endpoint: endpoint, bucket: testenv.S3Bucket(t), creds: testenv.S3Credentials()},
+		"us-east-1:3f0c6a2e-1b7d-4c55-9a2e-0d6f4b8e9c11")
+}
+
+// TestDeleteRetries: a DeleteObject that S3 answers with a 5xx or 429, or
+// whose connection fails, is tried again with the SDK's standard retryer,
+// signed anew each time, and each answer is read to its end, so that the
+// one connection is reused; a 403 is not tried again.
+func TestDeleteRetries(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		fail     func(w http.ResponseWriter)
+		attempts int
+		ok       bool
+	}{
+		{"503 then done", func(w http.ResponseWriter) {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write(bytes.Repeat([]byte("<Error>SlowDown</Error>"), 4000))
+		}, 2, true},
+		{"429 then done", func(w http.ResponseWriter) { w.WriteHeader(http.StatusTooManyRequests) }, 2, true},
+		{"a broken connection then done", func(w http.ResponseWriter) {
+			conn, _, _ := w.(http.Hijacker).Hijack()
+			conn.Close()
+		}, 2, true},
+		{"403", func(w http.ResponseWriter) { w.WriteHeader(http.StatusForbidden) }, 1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var (
+				mu    sync.Mutex
+				auths []string
+				conns int
+			)
+			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				auths = append(auths, r.Header.Get("Authorization"))
+				n := len(auths)
+				mu.Unlock()
+				if n == 1 || tc.attempts == 1 {
+					tc.fail(w)
+					return
+				}
+				w.WriteHeader(http.StatusNoContent)
+			}))
+			srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+				if s == http.StateNew {
+					mu.Lock()
+					conns++
+					mu.Unlock()
+				}
+			}
+			srv.Start()
+			defer srv.Close()
+			files := objectServer{endpoint: srv.URL, bucket: "b", creds: aws.Credentials{AccessKeyID: "k", SecretAccessKey: "s"}}.files(t)
+			err := files.Delete(context.Background(), "private/u/1603846842984-a.txt")
+			mu.Lock()
+			defer mu.Unlock()
+			if (err == nil) != tc.ok || len(auths) != tc.attempts {
+				t.Fatalf("Delete = %v after %d attempts; want ok %v after %d", err, len(auths), tc.ok, tc.attempts)
+			}
+			for i, a := range auths {
+				if !strings.HasPrefix(a, "AWS4-HMAC-SHA256 Credential=k/") {
+					t.Fatalf("attempt %d was not signed: %q", i+1, a)
+				}
+			}
+			if tc.name == "503 then done" && conns != 1 {
+				t.Fatalf("%d connections for two attempts: the first answer was not read to its end", conns)
+			}
+		})
+	}
 }

@@ -152,14 +152,24 @@ type Stripe struct {
 	mu     sync.Mutex
 	keys   *Keys          // once read
 	client *stripe.Client // made from keys.Secret
+	// failed is the last failed read, and when it was: for
+	// retryKeysAfter, every call gets its answer without trying again,
+	// so that a broken secret or a hung Secrets Manager does not cost
+	// every payment its seconds.
+	failed   error
+	failedAt time.Time
+	now      func() time.Time
 }
+
+// retryKeysAfter is how long a failed read of the keys is remembered.
+const retryKeysAfter = time.Minute
 
 // New returns the biller cfg describes.
 func New(cfg Config) *Stripe {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = chargeTimeout
 	}
-	return &Stripe{readKey: cfg.Keys, apiBase: cfg.APIBase, timeout: cfg.Timeout}
+	return &Stripe{readKey: cfg.Keys, apiBase: cfg.APIBase, timeout: cfg.Timeout, now: time.Now}
 }
 
 // ErrNoKey wraps a key that could not be read because it does not exist,
@@ -175,13 +185,19 @@ func (s *Stripe) accountKeys(ctx context.Context) (Keys, error) {
 	if s.keys != nil {
 		return *s.keys, nil
 	}
+	if s.failed != nil && s.now().Sub(s.failedAt) < retryKeysAfter {
+		return Keys{}, s.failed
+	}
 	k, err := s.readKey(ctx)
 	switch {
 	case errors.Is(err, ErrNoKey):
-		return Keys{}, &Error{Kind: Unavailable, Message: unavailableMessage, err: err}
+		s.failed, s.failedAt = &Error{Kind: Unavailable, Message: unavailableMessage, err: err}, s.now()
+		return Keys{}, s.failed
 	case err != nil:
-		return Keys{}, &Error{Kind: Upstream, Message: upstreamMessage, err: err}
+		s.failed, s.failedAt = &Error{Kind: Upstream, Message: upstreamMessage, err: err}, s.now()
+		return Keys{}, s.failed
 	}
+	s.failed = nil
 	k.Secret, k.Webhook = strings.TrimSpace(k.Secret), strings.TrimSpace(k.Webhook)
 	s.keys = &k
 	return k, nil

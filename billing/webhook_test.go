@@ -108,3 +108,32 @@ func TestCreateIntentStripeMock(t *testing.T) {
 		}
 	}
 }
+
+// TestKeysFailureRemembered: a read of the keys that failed is not tried
+// again for a minute: every call answers at once, as the failed read did.
+func TestKeysFailureRemembered(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		kind Kind
+	}{{fmt.Errorf("secret gone: %w", ErrNoKey), Unavailable}, {errors.New("Secrets Manager timed out"), Upstream}} {
+		reads := 0
+		s := New(Config{Keys: func(context.Context) (Keys, error) { reads++; return Keys{}, tc.err }})
+		now := time.Unix(1764547200, 0)
+		s.now = func() time.Time { return now }
+		for range 3 {
+			_, err := s.CreateIntent(context.Background(), Intent{Amount: 400, Storage: 1, IdentityID: "u"})
+			var be *Error
+			if !errors.As(err, &be) || be.Kind != tc.kind {
+				t.Fatalf("err = %v, want kind %v", err, tc.kind)
+			}
+		}
+		if reads != 1 {
+			t.Fatalf("three calls within a minute read the keys %d times, want once", reads)
+		}
+		now = now.Add(retryKeysAfter + time.Second)
+		s.CreateIntent(context.Background(), Intent{Amount: 400, Storage: 1, IdentityID: "u"})
+		if reads != 2 {
+			t.Fatalf("a call a minute later read the keys %d times in all, want a second read", reads)
+		}
+	}
+}

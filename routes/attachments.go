@@ -15,8 +15,11 @@ import (
 )
 
 // Files keeps the files attached to notes. Keys are whole object keys,
-// private/<identityId>/<key>; every error is internal.
+// private/<identityId>/<key>; every error is internal, but CheckKey's.
 type Files interface {
+	// CheckKey says why a key is not one the files can keep (nil when it
+	// is): the API asks before it signs anything.
+	CheckKey(key string) error
 	// PresignUpload signs a PUT of exactly size bytes of contentType.
 	PresignUpload(ctx context.Context, key, contentType string, size int64) (attachments.Presigned, error)
 	// PresignDownload signs a GET.
@@ -106,6 +109,27 @@ func cleanFileName(name string) string {
 	return "file"
 }
 
+// fitName is prefix+name, with name shortened when the two would be over
+// maxFileNameBytes (a key's last segment is a file name on the local
+// endpoint's disk): its stem is cut on a rune boundary and its extension
+// kept.
+func fitName(prefix, name string) string {
+	room := maxFileNameBytes - len(prefix)
+	if len(name) <= room {
+		return prefix + name
+	}
+	ext := ""
+	if i := strings.LastIndexByte(name, '.'); i > 0 && len(name)-i <= 16 {
+		ext = name[i:]
+	}
+	stem := name[:len(name)-len(ext)]
+	for len(stem)+len(ext) > room {
+		_, size := utf8.DecodeLastRuneInString(stem)
+		stem = stem[:len(stem)-size]
+	}
+	return prefix + strings.TrimRight(stem, "-.") + ext
+}
+
 // objectKey is where a user's attachment key lives in the bucket.
 func objectKey(userID, key string) string { return "private/" + userID + "/" + key }
 
@@ -142,7 +166,17 @@ func (s *Server) handleAttachmentCreate(w http.ResponseWriter, r *http.Request) 
 		s.writeError(w, r, errNoFiles)
 		return
 	}
-	key := strconv.FormatInt(time.Now().UnixMilli(), 10) + "-" + cleanFileName(*p.FileName)
+	key := fitName(strconv.FormatInt(time.Now().UnixMilli(), 10)+"-", cleanFileName(*p.FileName))
+	if user := userIDFrom(r.Context()); strings.Contains(user, "/") {
+		// A folder inside another user's: never a Cognito identity, and
+		// refused for a dev identity.
+		s.writeError(w, r, errorf(http.StatusBadRequest, "the identity %q cannot name a folder of files: it has a /", user))
+		return
+	}
+	if err := s.files.CheckKey(objectKey(userIDFrom(r.Context()), key)); err != nil {
+		s.writeError(w, r, errorf(http.StatusBadRequest, "the file cannot be kept for this identity and file name: %v", err))
+		return
+	}
 	up, err := s.files.PresignUpload(r.Context(), objectKey(userIDFrom(r.Context()), key), *p.ContentType, size)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -164,6 +198,10 @@ func (s *Server) handleAttachmentGet(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.files == nil {
 		s.writeError(w, r, errNoFiles)
+		return
+	}
+	if err := s.files.CheckKey(objectKey(userIDFrom(r.Context()), *n.Attachment)); err != nil {
+		s.writeError(w, r, errorf(http.StatusNotFound, "this note's attachment is not a file that can be kept here: %v", err))
 		return
 	}
 	down, err := s.files.PresignDownload(r.Context(), objectKey(userIDFrom(r.Context()), *n.Attachment))

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -27,11 +28,14 @@ import (
 	"github.com/scratch-notes/notes-api/routes"
 )
 
-// bucket is where a test's files live, and how to look inside it.
+// bucket is where a test's files live, and how to look inside it, and
+// two users whose identities it keeps: Cognito's shape for S3, names with
+// no ':' for the local endpoint, which keeps files on a disk of any OS.
 type bucket struct {
 	files routes.Files
 	// exists reports whether an object is there.
-	exists func(t *testing.T, key string) bool
+	exists     func(t *testing.T, key string) bool
+	alice, bob string
 }
 
 // s3Bucket is a bucket of its own on the S3-compatible server (versitygw).
@@ -43,7 +47,7 @@ func s3Bucket(t *testing.T) bucket {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return bucket{files: files, exists: func(t *testing.T, key string) bool {
+	return bucket{files: files, alice: apitest.Alice, bob: apitest.Bob, exists: func(t *testing.T, key string) bool {
 		for _, k := range testenv.S3Objects(t, name) {
 			if k == key {
 				return true
@@ -58,7 +62,7 @@ func localBucket(t testing.TB) bucket {
 	t.Helper()
 	e, err := attachments.StartLocal(attachments.LocalConfig{Dir: t.TempDir(),
 		Wrap:   func(h http.Handler) (http.Handler, error) { return h, nil },
-		Server: func(h http.Handler) *http.Server { return &http.Server{Handler: h} }})
+		Server: func(h http.Handler, _ string) *http.Server { return &http.Server{Handler: h} }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +72,7 @@ func localBucket(t testing.TB) bucket {
 		}
 	})
 	files := e.Files
-	return bucket{files: files, exists: func(t *testing.T, key string) bool {
+	return bucket{files: files, alice: "local-alice", bob: "local-bob", exists: func(t *testing.T, key string) bool {
 		p, err := files.PresignDownload(context.Background(), key)
 		if err != nil {
 			t.Fatal(err)
@@ -192,7 +196,7 @@ var keyPattern = regexp.MustCompile(`^\d{13}-`)
 
 func testAttachmentFlow(t *testing.T, d apitest.Door, b bucket) {
 	photo := []byte("\xff\xd8\xff\xe0 a photo")
-	up := presign(t, d, apitest.Alice, "My Holiday (1).jpg", "image/jpeg", len(photo))
+	up := presign(t, d, b.alice, "My Holiday (1).jpg", "image/jpeg", len(photo))
 	if !keyPattern.MatchString(up.Key) || !strings.HasSuffix(up.Key, "-My-Holiday-1-.jpg") {
 		t.Fatalf("key = %q, want <epoch ms>-<cleaned name>", up.Key)
 	}
@@ -211,66 +215,66 @@ func testAttachmentFlow(t *testing.T, d apitest.Door, b bucket) {
 	if got := put(t, up, photo); got != http.StatusOK {
 		t.Fatalf("upload = %d", got)
 	}
-	if !b.exists(t, "private/"+apitest.Alice+"/"+up.Key) {
-		t.Fatalf("the file is not at private/%s/%s", apitest.Alice, up.Key)
+	if !b.exists(t, "private/"+b.alice+"/"+up.Key) {
+		t.Fatalf("the file is not at private/%s/%s", b.alice, up.Key)
 	}
 
-	n := noteWith(t, d, apitest.Alice, up.Key)
-	if status, got := download(t, d, apitest.Alice, n.NoteID); status != http.StatusOK || !bytes.Equal(got, photo) {
+	n := noteWith(t, d, b.alice, up.Key)
+	if status, got := download(t, d, b.alice, n.NoteID); status != http.StatusOK || !bytes.Equal(got, photo) {
 		t.Fatalf("download = %d %q", status, got)
 	}
 
 	// Bob can neither read alice's file through her note nor reach it by
 	// naming her key: his key means his own folder.
-	if status, _ := download(t, d, apitest.Bob, n.NoteID); status != http.StatusNotFound {
+	if status, _ := download(t, d, b.bob, n.NoteID); status != http.StatusNotFound {
 		t.Fatalf("bob downloading alice's note = %d, want 404", status)
 	}
-	stolen := noteWith(t, d, apitest.Bob, up.Key)
-	if status, _ := download(t, d, apitest.Bob, stolen.NoteID); status != -http.StatusNotFound && status != -http.StatusForbidden {
+	stolen := noteWith(t, d, b.bob, up.Key)
+	if status, _ := download(t, d, b.bob, stolen.NoteID); status != -http.StatusNotFound && status != -http.StatusForbidden {
 		t.Fatalf("bob's note naming alice's key downloads with %d, want the file server's 404", status)
 	}
-	if resp := d.Do(t, apitest.Request{Method: "DELETE", Path: "/notes/" + stolen.NoteID, User: apitest.Bob}); resp.Status != http.StatusNoContent {
+	if resp := d.Do(t, apitest.Request{Method: "DELETE", Path: "/notes/" + stolen.NoteID, User: b.bob}); resp.Status != http.StatusNoContent {
 		t.Fatalf("bob deleting his note = %d", resp.Status)
 	}
-	if !b.exists(t, "private/"+apitest.Alice+"/"+up.Key) {
+	if !b.exists(t, "private/"+b.alice+"/"+up.Key) {
 		t.Fatal("bob deleting his note that named alice's key deleted alice's file")
 	}
 
 	// Keeping the same attachment keeps the file; replacing it deletes the
 	// old one; clearing it deletes it too.
-	resp := d.Do(t, apitest.Request{Method: "PUT", Path: "/notes/" + n.NoteID, Header: apitest.JSONHeader(), User: apitest.Alice,
+	resp := d.Do(t, apitest.Request{Method: "PUT", Path: "/notes/" + n.NoteID, Header: apitest.JSONHeader(), User: b.alice,
 		Body: `{"content":"same file","attachment":"` + up.Key + `"}`})
-	if resp.Status != http.StatusOK || !b.exists(t, "private/"+apitest.Alice+"/"+up.Key) {
-		t.Fatalf("update keeping the file = %d, file there = %v", resp.Status, b.exists(t, "private/"+apitest.Alice+"/"+up.Key))
+	if resp.Status != http.StatusOK || !b.exists(t, "private/"+b.alice+"/"+up.Key) {
+		t.Fatalf("update keeping the file = %d, file there = %v", resp.Status, b.exists(t, "private/"+b.alice+"/"+up.Key))
 	}
 	doc := []byte("%PDF-1.7 a document")
-	up2 := presign(t, d, apitest.Alice, "report.pdf", "application/pdf", len(doc))
+	up2 := presign(t, d, b.alice, "report.pdf", "application/pdf", len(doc))
 	if got := put(t, up2, doc); got != http.StatusOK {
 		t.Fatalf("second upload = %d", got)
 	}
-	resp = d.Do(t, apitest.Request{Method: "PUT", Path: "/notes/" + n.NoteID, Header: apitest.JSONHeader(), User: apitest.Alice,
+	resp = d.Do(t, apitest.Request{Method: "PUT", Path: "/notes/" + n.NoteID, Header: apitest.JSONHeader(), User: b.alice,
 		Body: `{"content":"new file","attachment":"` + up2.Key + `"}`})
 	if resp.Status != http.StatusOK {
 		t.Fatalf("replace = %d %s", resp.Status, resp.Body)
 	}
-	if b.exists(t, "private/"+apitest.Alice+"/"+up.Key) {
+	if b.exists(t, "private/"+b.alice+"/"+up.Key) {
 		t.Fatal("the replaced file is still there")
 	}
-	if status, got := download(t, d, apitest.Alice, n.NoteID); status != http.StatusOK || !bytes.Equal(got, doc) {
+	if status, got := download(t, d, b.alice, n.NoteID); status != http.StatusOK || !bytes.Equal(got, doc) {
 		t.Fatalf("download after replace = %d %q", status, got)
 	}
-	if resp := d.Do(t, apitest.Request{Method: "DELETE", Path: "/notes/" + n.NoteID, User: apitest.Alice}); resp.Status != http.StatusNoContent {
+	if resp := d.Do(t, apitest.Request{Method: "DELETE", Path: "/notes/" + n.NoteID, User: b.alice}); resp.Status != http.StatusNoContent {
 		t.Fatalf("delete = %d", resp.Status)
 	}
-	if b.exists(t, "private/"+apitest.Alice+"/"+up2.Key) {
+	if b.exists(t, "private/"+b.alice+"/"+up2.Key) {
 		t.Fatal("deleting the note left its file")
 	}
-	if status, _ := download(t, d, apitest.Alice, n.NoteID); status != http.StatusNotFound {
+	if status, _ := download(t, d, b.alice, n.NoteID); status != http.StatusNotFound {
 		t.Fatalf("download of a deleted note = %d, want 404", status)
 	}
 
-	plain := apitest.CreateNote(t, d, apitest.Alice, "no file")
-	resp = d.Do(t, apitest.Request{Method: "GET", Path: "/notes/" + plain.NoteID + "/attachment", User: apitest.Alice})
+	plain := apitest.CreateNote(t, d, b.alice, "no file")
+	resp = d.Do(t, apitest.Request{Method: "GET", Path: "/notes/" + plain.NoteID + "/attachment", User: b.alice})
 	if resp.Status != http.StatusNotFound {
 		t.Fatalf("attachment of a note without one = %d, want 404", resp.Status)
 	}
@@ -306,7 +310,7 @@ func TestAttachmentBadInput(t *testing.T) {
 				{"unknown field", `{"fileName":"a.jpg","contentType":"image/jpeg","size":10,"key":"x"}`},
 				{"not JSON", `fileName=a.jpg`},
 			} {
-				resp := d.Do(t, apitest.Request{Method: "POST", Path: "/attachments", User: apitest.Alice, Body: tc.body,
+				resp := d.Do(t, apitest.Request{Method: "POST", Path: "/attachments", User: "local-alice", Body: tc.body,
 					Header: map[string]string{"Content-Type": "application/json", "Origin": apitest.AppOrigin}})
 				if resp.Status != http.StatusBadRequest {
 					t.Fatalf("%s: status = %d, want 400 (%s)", tc.name, resp.Status, resp.Body)
@@ -316,13 +320,31 @@ func TestAttachmentBadInput(t *testing.T) {
 					t.Fatalf("%s: no CORS header", tc.name)
 				}
 			}
-			// The limits themselves are accepted.
-			for _, body := range []string{
-				`{"fileName":"` + long + `","contentType":"image/jpeg","size":5000000}`,
-				`{"fileName":"résumé 2026.pdf","contentType":"application/vnd.openxmlformats-officedocument.wordprocessingml.document","size":1}`,
+			// The limits themselves are accepted; a name that would make the
+			// key longer than a file name may be is shortened, on a rune
+			// boundary, keeping its extension.
+			for _, tc := range []struct{ body, suffix string }{
+				{`{"fileName":"` + long + `","contentType":"image/jpeg","size":5000000}`, "nnnn.jpg"},
+				{`{"fileName":"` + strings.Repeat("é", 124) + `.jpeg","contentType":"image/jpeg","size":1}`, "éé.jpeg"},
+				{`{"fileName":"résumé 2026.pdf","contentType":"application/vnd.openxmlformats-officedocument.wordprocessingml.document","size":1}`, "-résumé-2026.pdf"},
 			} {
-				if resp := d.Do(t, apitest.Request{Method: "POST", Path: "/attachments", User: apitest.Alice, Body: body, Header: apitest.JSONHeader()}); resp.Status != http.StatusCreated {
-					t.Fatalf("%.60s: status = %d, want 201 (%s)", body, resp.Status, resp.Body)
+				resp := d.Do(t, apitest.Request{Method: "POST", Path: "/attachments", User: "local-alice", Body: tc.body, Header: apitest.JSONHeader()})
+				var up struct{ Key string }
+				resp.JSON(t, &up)
+				if resp.Status != http.StatusCreated || len(up.Key) > 255 || !utf8.ValidString(up.Key) || !strings.HasSuffix(up.Key, tc.suffix) {
+					t.Fatalf("%.60s: %d, key %q (%d bytes); want 201 and a key of at most 255 bytes ending %s", tc.body, resp.Status, up.Key, len(up.Key), tc.suffix)
+				}
+			}
+			// An identity the files cannot be kept under is refused before
+			// anything is signed, by the endpoint's own rule.
+			if isLocal(d) {
+				for _, id := range []string{"us-east-1:alice", `a\b`, "..", ".", "a/b", "a/"} {
+					resp := d.Do(t, apitest.Request{Method: "POST", Path: "/attachments", User: id, Header: apitest.JSONHeader(),
+						Body: `{"fileName":"a.jpg","contentType":"image/jpeg","size":10}`})
+					if resp.Status != http.StatusBadRequest || strings.Contains(string(resp.Body), "uploadUrl") {
+						t.Fatalf("identity %q: %d %s, want 400 and nothing signed", id, resp.Status, resp.Body)
+					}
+					resp.ErrorMessage(t)
 				}
 			}
 		})

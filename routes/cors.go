@@ -4,9 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/go-chi/cors"
 )
@@ -39,21 +40,42 @@ var (
 var ErrCredentialsWithWildcard = errors.New("credentials cannot be allowed for a wildcard origin: list exact origins")
 
 // ValidateOrigin reports whether o is "*", an origin, or an origin whose
-// host starts with one "*." subdomain wildcard.
+// host starts with one "*." subdomain wildcard: what the matcher can
+// match, and nothing it never could or that would match far too much.
+// scheme://host[:port], http or https, ASCII (a browser sends an
+// internationalised host in its xn-- form), no path, query, fragment or
+// user, a port from 1 to 65535, and a wildcard only in front of at least
+// two labels (https://*.com would be every .com site).
 func ValidateOrigin(o string) error {
 	if o == "*" {
 		return nil
 	}
-	u, err := url.Parse(strings.Replace(o, "*.", "wildcard.", 1))
+	bad := func(why string) error { return fmt.Errorf("origin %q: %s", o, why) }
+	for i := 0; i < len(o); i++ {
+		if o[i] >= utf8.RuneSelf || o[i] <= ' ' {
+			return bad("want ASCII with no spaces (an internationalised name in its xn-- form)")
+		}
+	}
+	scheme, hostport, ok := strings.Cut(strings.ToLower(o), "://")
 	switch {
-	case err != nil:
-		return fmt.Errorf("origin %q: %v", o, err)
-	case u.Scheme != "http" && u.Scheme != "https":
-		return fmt.Errorf("origin %q: scheme must be http or https", o)
-	case u.Host == "" || u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(o, "/"):
-		return fmt.Errorf("origin %q: want scheme://host[:port] with no path", o)
-	case strings.Count(o, "*") > 1 || (strings.Contains(o, "*") && !strings.HasPrefix(u.Host, "wildcard.")):
-		return fmt.Errorf("origin %q: a wildcard may only stand for the first label, as in https://*.example.com", o)
+	case !ok || (scheme != "http" && scheme != "https"):
+		return bad("want http:// or https:// then the host, such as https://app.example.com")
+	case strings.ContainsAny(hostport, "/?#@\\"):
+		return bad("want scheme://host[:port] with no path, query, fragment or user (nothing after the host, not even a /)")
+	case strings.Count(hostport, "*") > 1:
+		return bad("a wildcard may only stand for the first label, as in https://*.example.com")
+	}
+	if rest, wild := strings.CutPrefix(hostport, "*."); wild {
+		host, _, _ := strings.Cut(rest, ":")
+		if strings.Count(host, ".") < 1 {
+			return bad("a wildcard must be followed by at least two labels, as in https://*.example.com")
+		}
+		hostport = "x." + rest
+	} else if strings.Contains(hostport, "*") {
+		return bad("a wildcard may only stand for the first label, as in https://*.example.com")
+	}
+	if !isHost(hostport) {
+		return bad("the host is not a host name, an IPv4 address or a bracketed IPv6 address, with a port from 1 to 65535")
 	}
 	return nil
 }
@@ -95,11 +117,11 @@ func (c CORS) options() cors.Options {
 // isHost reports whether s (lower case) is what a browser puts after
 // scheme:// in an Origin: a host name or IPv4 address (dot-separated
 // labels of letters, digits and inner hyphens) or a bracketed IPv6
-// address, with an optional port of up to five digits.
+// address, with an optional port from 1 to 65535.
 func isHost(s string) bool {
 	if i := strings.LastIndexByte(s, ':'); i >= 0 && !strings.HasSuffix(s, "]") {
-		port := s[i+1:]
-		if len(port) == 0 || len(port) > 5 || strings.Trim(port, "0123456789") != "" {
+		port, err := strconv.Atoi(s[i+1:])
+		if err != nil || port < 1 || port > 65535 || strings.Trim(s[i+1:], "0123456789") != "" {
 			return false
 		}
 		s = s[:i]
@@ -127,6 +149,13 @@ func isLabels(s string) bool {
 // https, nothing else), matching an exact entry, or an entry's "*" with
 // one or more subdomain labels in its place. Letter case does not matter.
 func (c CORS) allows(origin string) bool {
+	// ASCII only, before any change of case: strings.ToLower would make
+	// some non-ASCII letters (the Kelvin sign, say) ASCII ones.
+	for i := 0; i < len(origin); i++ {
+		if origin[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
 	o := strings.ToLower(origin)
 	scheme, host, ok := strings.Cut(o, "://")
 	if !ok || (scheme != "http" && scheme != "https") || !isHost(host) {

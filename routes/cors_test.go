@@ -186,3 +186,17 @@ func TestCredentialsWithWildcardRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestNonASCIIOrigin: an Origin with a non-ASCII letter is refused before
+// its case is changed: lower-cased, the Kelvin sign is a k, and
+// https://\u212a.example.com would pass for https://k.example.com.
+func TestNonASCIIOrigin(t *testing.T) {
+	eachDoor(t, withOrigins("https://*.example.com"), func(t *testing.T, d apitest.Door) {
+		for origin, allowed := range map[string]bool{"https://k.example.com": true, "https://\u212a.example.com": false, "https://\u212A.EXAMPLE.com": false} {
+			resp := d.Do(t, apitest.Preflight(origin, "GET", "authorization"))
+			if got := resp.Header.Get("Access-Control-Allow-Origin") != ""; got != allowed {
+				t.Fatalf("preflight from %q: allowed = %v, want %v", origin, got, allowed)
+			}
+		}
+	})
+}

@@ -59,15 +59,15 @@ func TestStoreFaults(t *testing.T) {
 						good := s
 						good.wrap = nil
 						setup := doorsOn(t, func(testing.TB) storetest.Store { return notes }, good)["local"]
-						up := presign(t, setup, apitest.Alice, "a.txt", "text/plain", 1)
+						up := presign(t, setup, files.alice, "a.txt", "text/plain", 1)
 						if put(t, up, []byte("a")) != http.StatusOK {
 							t.Fatal("upload failed")
 						}
-						n := noteWith(t, setup, apitest.Alice, up.Key)
-						before := listAll(t, setup)
+						n := noteWith(t, setup, files.alice, up.Key)
+						before := listAll(t, setup, files.alice)
 
 						resp := d.Do(t, apitest.Request{Method: c.method, Path: strings.Replace(c.path, "{id}", n.NoteID, 1), Body: c.body,
-							User: apitest.Alice, Header: map[string]string{"Content-Type": "application/json", "Origin": apitest.AppOrigin}})
+							User: files.alice, Header: map[string]string{"Content-Type": "application/json", "Origin": apitest.AppOrigin}})
 						if resp.Status != fault.status {
 							t.Fatalf("status = %d, want %d (%s)", resp.Status, fault.status, resp.Body)
 						}
@@ -85,10 +85,10 @@ func TestStoreFaults(t *testing.T) {
 						if id == "" || !loggedFailure(logs.String(), id, fault.status) {
 							t.Fatalf("the log has no failure line for request id %q:\n%s", id, logs.String())
 						}
-						if after := listAll(t, setup); after != before {
+						if after := listAll(t, setup, files.alice); after != before {
 							t.Fatalf("the notes changed:\nbefore %s\nafter  %s", before, after)
 						}
-						if !files.exists(t, "private/"+apitest.Alice+"/"+up.Key) {
+						if !files.exists(t, "private/"+files.alice+"/"+up.Key) {
 							t.Fatal("the note's file was deleted")
 						}
 					})
@@ -99,9 +99,9 @@ func TestStoreFaults(t *testing.T) {
 }
 
 // listAll is a user's notes as stored, for comparing before and after.
-func listAll(t *testing.T, d apitest.Door) string {
+func listAll(t *testing.T, d apitest.Door, user string) string {
 	t.Helper()
-	resp := d.Do(t, apitest.Request{Method: "GET", Path: "/notes", User: apitest.Alice})
+	resp := d.Do(t, apitest.Request{Method: "GET", Path: "/notes", User: user})
 	if resp.Status != http.StatusOK {
 		t.Fatalf("list = %d", resp.Status)
 	}

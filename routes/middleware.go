@@ -3,6 +3,8 @@ package routes
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -141,4 +143,23 @@ func (s *Server) handleMethodNotAllowed(mux *chi.Mux) http.HandlerFunc {
 		w.Header().Set("Allow", strings.Join(allow, ", "))
 		s.writeError(w, r, errorf(http.StatusMethodNotAllowed, "method %s is not allowed on %s", r.Method, r.URL.Path))
 	}
+}
+
+// LoopbackOnly serves next only to requests whose Host is addr
+// (127.0.0.1:port), or localhost with its port: a page of any other
+// name, made to resolve to 127.0.0.1 (DNS rebinding), is refused with a
+// 421 before anything else runs. The local servers' guard; Lambda has
+// API Gateway's hosts instead.
+func LoopbackOnly(addr string, next http.Handler) http.Handler {
+	_, port, _ := net.SplitHostPort(addr)
+	allowed := map[string]bool{addr: true, "localhost:" + port: true}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !allowed[strings.ToLower(r.Host)] {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusMisdirectedRequest)
+			io.WriteString(w, `{"error":"this server answers only to `+addr+` and localhost:`+port+`"}`+"\n")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }

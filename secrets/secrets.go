@@ -88,7 +88,12 @@ func (m *Manager) SecretString(ctx context.Context, id string) (string, error) {
 		Type         string `json:"__type"`
 		Message      string `json:"message"`
 	}
-	json.Unmarshal(raw, &out)
+	jerr := json.Unmarshal(raw, &out)
+	if resp.StatusCode == http.StatusOK && jerr != nil {
+		// Not Secrets Manager's answer (a proxy's page, say): worth
+		// trying again, not a secret that cannot be had.
+		return "", fmt.Errorf("secret %s: Secrets Manager answered 200 with a body that is not its JSON: %v", id, jerr)
+	}
 	if resp.StatusCode != http.StatusOK {
 		code := out.Type[strings.LastIndex(out.Type, "#")+1:]
 		switch code {

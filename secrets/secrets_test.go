@@ -3,7 +3,9 @@ package secrets_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -48,5 +50,20 @@ func TestSecretsManagerUnreachable(t *testing.T) {
 	_, err := manager(t, "http://127.0.0.1:1").SecretString(context.Background(), "arn:x")
 	if err == nil || errors.Is(err, secrets.ErrUnavailable) {
 		t.Fatalf("err = %v, want a passing failure", err)
+	}
+}
+
+// TestSecretsManagerNotJSON: a 200 whose body is not Secrets Manager's
+// JSON (a captive portal, a proxy's page) is a failure worth retrying,
+// never a missing secret.
+func TestSecretsManagerNotJSON(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		io.WriteString(w, "<html>Welcome to the hotel wifi</html>")
+	}))
+	defer srv.Close()
+	_, err := manager(t, srv.URL).SecretString(context.Background(), "arn:x")
+	if err == nil || errors.Is(err, secrets.ErrUnavailable) {
+		t.Fatalf("err = %v, want a failure that is not ErrUnavailable", err)
 	}
 }

@@ -1,0 +1,126 @@
+package attachments
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// maxKeyBytes is S3's limit on an object key; maxSegmentBytes the longest
+// file name most file systems keep.
+const (
+	maxKeyBytes     = 1024
+	maxSegmentBytes = 255
+)
+
+// checkKey is the rule for object keys: what S3 keeps as a file of ours
+// and, with strict, what the local endpoint keeps on a disk of any OS,
+// Windows included. A key is /-separated segments, none empty, "." or
+// "..", with no \, NUL or other control character, valid UTF-8, at most
+// 1,024 bytes and 255 a segment; strict also refuses ':' (a drive or a
+// stream on Windows). The API applies it before it signs anything, the
+// local endpoint to every request.
+func checkKey(key string, strict bool) error {
+	switch {
+	case key == "":
+		return errors.New("the key is empty")
+	case len(key) > maxKeyBytes:
+		return fmt.Errorf("the key is longer than %d bytes", maxKeyBytes)
+	case !utf8.ValidString(key):
+		return errors.New("the key is not UTF-8")
+	case strings.ContainsFunc(key, unicode.IsControl):
+		return errors.New("the key has a control character")
+	case strings.Contains(key, `\`):
+		return errors.New(`the key has a \`)
+	case strict && strings.Contains(key, ":"):
+		return errors.New("the key has a ':', which no file name on Windows may")
+	}
+	for _, seg := range strings.Split(key, "/") {
+		switch {
+		case seg == "":
+			return errors.New("the key has an empty segment (a leading, trailing or double /)")
+		case seg == "." || seg == "..":
+			return errors.New("the key has a . or .. segment")
+		case len(seg) > maxSegmentBytes:
+			return fmt.Errorf("a segment of the key is longer than %d bytes", maxSegmentBytes)
+		}
+	}
+	return nil
+}
+
+// fileName is the name a download is saved as: the key's last segment
+// without the "<epoch ms>-" the API puts in front.
+func fileName(key string) string {
+	name := path.Base(key)
+	if i := strings.IndexByte(name, '-'); i == 13 && strings.Trim(name[:i], "0123456789") == "" {
+		name = name[i+1:]
+	}
+	return name
+}
+
+// contentDisposition makes every download a download, never a page
+// (RFC 6266): attachment, the file name as ASCII for any client, and as
+// UTF-8 in RFC 8187's filename* when it is not ASCII.
+func contentDisposition(name string) string {
+	var ascii strings.Builder
+	plain := true
+	for _, r := range name {
+		switch {
+		case r == '"' || r == '\\' || r == '%' || r < 0x20 || r == 0x7f:
+			ascii.WriteByte('_')
+		case r >= utf8.RuneSelf:
+			ascii.WriteByte('_')
+			plain = false
+		default:
+			ascii.WriteRune(r)
+		}
+	}
+	d := `attachment; filename="` + ascii.String() + `"`
+	if !plain {
+		d += "; filename*=UTF-8''" + extValue(name)
+	}
+	return d
+}
+
+// extValue percent-encodes s as RFC 8187's value-chars: every byte but
+// its attr-chars.
+func extValue(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$&+-.^_`|~", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
+}
+
+// passiveTypes are the media types a download is served as, by the file
+// name's extension: kinds of file a browser never runs. Anything else,
+// and every active type (HTML, XHTML, SVG, XML, JavaScript and the like),
+// is application/octet-stream.
+var passiveTypes = map[string]string{
+	".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".gif": "image/gif", ".webp": "image/webp",
+	".avif": "image/avif", ".heic": "image/heic", ".bmp": "image/bmp", ".pdf": "application/pdf",
+	".txt": "text/plain; charset=utf-8", ".csv": "text/csv; charset=utf-8", ".md": "text/markdown; charset=utf-8",
+	".mp3": "audio/mpeg", ".m4a": "audio/mp4", ".wav": "audio/wav", ".mp4": "video/mp4", ".mov": "video/quicktime",
+	".webm": "video/webm", ".zip": "application/zip", ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+	".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+	".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+}
+
+// downloadType is the type a download of name is served as.
+func downloadType(name string) string {
+	if t, ok := passiveTypes[strings.ToLower(path.Ext(name))]; ok {
+		return t
+	}
+	return "application/octet-stream"
+}
