@@ -46,7 +46,7 @@ func TestBrokenStoreFile(t *testing.T) {
 		{"random bytes", random, []string{"is not a notes database", "move it away"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			path := unwritable(t)
+			path := testenv.Unwritable(t)
 			if tc.data != nil {
 				path = filepath.Join(t.TempDir(), "notes.db")
 				if err := os.WriteFile(path, tc.data, 0o600); err != nil {
@@ -81,18 +81,6 @@ func TestBrokenStoreFile(t *testing.T) {
 			}
 		})
 	}
-}
-
-// unwritable is a path whose directory this process cannot write: a
-// read-only directory, or, for root, which writes anywhere else, sysfs.
-func unwritable(t *testing.T) string {
-	if os.Geteuid() == 0 {
-		return "/sys/notes-test.db"
-	}
-	dir := t.TempDir()
-	os.Chmod(dir, 0o500)
-	t.Cleanup(func() { os.Chmod(dir, 0o700) })
-	return filepath.Join(dir, "notes.db")
 }
 
 // TestLocalServerLimits holds the local server (the built binary) to its
@@ -272,25 +260,8 @@ func TestGracefulShutdown(t *testing.T) {
 func TestLocalAttachments(t *testing.T) {
 	dir := t.TempDir()
 	base := startBinary(t, "NOTES_DB="+filepath.Join(dir, "notes.db"), "CORS_ALLOWED_ORIGINS="+apitest.AppOrigin).URL
-	call := func(method, url, ctype, body string, header map[string]string) (*http.Response, []byte) {
-		t.Helper()
-		req, _ := http.NewRequest(method, url, strings.NewReader(body))
-		if ctype != "" {
-			req.Header.Set("Content-Type", ctype)
-		}
-		for k, v := range header {
-			req.Header.Set(k, v)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp, b
-	}
 	content := "hello, attachment"
-	resp, body := call("POST", base+"/attachments", "application/json", `{"fileName":"hello.txt","contentType":"text/plain","size":17}`, nil)
+	resp, body := call(t, "POST", base+"/attachments", "application/json", `{"fileName":"hello.txt","contentType":"text/plain","size":17}`, nil)
 	var up struct {
 		Key, UploadURL string
 		Headers        map[string]string
@@ -302,37 +273,37 @@ func TestLocalAttachments(t *testing.T) {
 
 	// The endpoint answers preflights for the API's origins only.
 	for origin, allowed := range map[string]bool{apitest.AppOrigin: true, "https://evil.example.org": false} {
-		resp, _ = call("OPTIONS", up.UploadURL, "", "", map[string]string{"Origin": origin,
+		resp, _ = call(t, "OPTIONS", up.UploadURL, "", "", map[string]string{"Origin": origin,
 			"Access-Control-Request-Method": "PUT", "Access-Control-Request-Headers": "content-type"})
 		if got := resp.Header.Get("Access-Control-Allow-Origin") == origin; got != allowed {
 			t.Fatalf("upload preflight from %s: allowed = %v, want %v (%v)", origin, got, allowed, resp.Header)
 		}
 	}
-	if resp, body = call("PUT", up.UploadURL, up.Headers["Content-Type"], content, map[string]string{"Origin": apitest.AppOrigin}); resp.StatusCode != 200 {
+	if resp, body = call(t, "PUT", up.UploadURL, up.Headers["Content-Type"], content, map[string]string{"Origin": apitest.AppOrigin}); resp.StatusCode != 200 {
 		t.Fatalf("upload = %d %s", resp.StatusCode, body)
 	}
 	if got, err := os.ReadFile(filepath.Join(dir, "notes-attachments", "objects", "private", "local-user", up.Key)); err != nil || string(got) != content {
 		t.Fatalf("file beside NOTES_DB = %q, %v", got, err)
 	}
 
-	_, body = call("POST", base+"/notes", "application/json", `{"content":"x","attachment":"`+up.Key+`"}`, nil)
+	_, body = call(t, "POST", base+"/notes", "application/json", `{"content":"x","attachment":"`+up.Key+`"}`, nil)
 	var n apitest.Note
 	json.Unmarshal(body, &n)
-	resp, body = call("GET", base+"/notes/"+n.NoteID+"/attachment", "", "", nil)
+	resp, body = call(t, "GET", base+"/notes/"+n.NoteID+"/attachment", "", "", nil)
 	var down struct{ URL string }
 	json.Unmarshal(body, &down)
 	if resp.StatusCode != 200 {
 		t.Fatalf("GET attachment = %d %s", resp.StatusCode, body)
 	}
-	if resp, body = call("GET", down.URL, "", "", nil); resp.StatusCode != 200 || !bytes.Equal(body, []byte(content)) ||
+	if resp, body = call(t, "GET", down.URL, "", "", nil); resp.StatusCode != 200 || !bytes.Equal(body, []byte(content)) ||
 		resp.Header.Get("Content-Type") != "text/plain; charset=utf-8" || resp.Header.Get("Content-Disposition") != `attachment; filename="hello.txt"` ||
 		resp.Header.Get("X-Content-Type-Options") != "nosniff" {
 		t.Fatalf("download = %d %q %v", resp.StatusCode, body, resp.Header)
 	}
-	if resp, _ = call("DELETE", base+"/notes/"+n.NoteID, "", "", nil); resp.StatusCode != 204 {
+	if resp, _ = call(t, "DELETE", base+"/notes/"+n.NoteID, "", "", nil); resp.StatusCode != 204 {
 		t.Fatalf("delete = %d", resp.StatusCode)
 	}
-	if resp, _ = call("GET", down.URL, "", "", nil); resp.StatusCode != 404 {
+	if resp, _ = call(t, "GET", down.URL, "", "", nil); resp.StatusCode != 404 {
 		t.Fatalf("download after the note's delete = %d, want 404", resp.StatusCode)
 	}
 }

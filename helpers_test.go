@@ -22,11 +22,7 @@ import (
 	"github.com/scratch-notes/notes-api/routes"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	testenv.RemoveBuilds()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 // testConfig is the configuration main reads from env.
 func testConfig(t testing.TB, env map[string]string) config {
@@ -97,11 +93,17 @@ func stripeSignature(payload, secret string) string {
 	return fmt.Sprintf("t=%d,v1=%x", now, mac.Sum(nil))
 }
 
-// post sends body to url as JSON with the given headers.
-func post(t *testing.T, url, body string, header map[string]string) (int, string) {
+// call makes one request to url, with a Content-Type when ctype is not
+// empty and the given headers, and returns the answer and its body.
+func call(t *testing.T, method, url, ctype, body string, header map[string]string) (*http.Response, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
@@ -111,5 +113,12 @@ func post(t *testing.T, url, body string, header map[string]string) (int, string
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	return resp, b
+}
+
+// post sends body to url as JSON with the given headers.
+func post(t *testing.T, url, body string, header map[string]string) (int, string) {
+	t.Helper()
+	resp, b := call(t, "POST", url, "application/json", body, header)
 	return resp.StatusCode, string(b)
 }

@@ -88,11 +88,17 @@ func contentDisposition(name string) string {
 // extValue percent-encodes s as RFC 8187's value-chars: every byte but
 // its attr-chars.
 func extValue(s string) string {
+	return percentEncode(s, func(c byte) bool { return strings.IndexByte("!#$&+-.^_`|~", c) >= 0 })
+}
+
+// percentEncode writes every byte of s as %XX but ASCII letters and
+// digits and those keep keeps.
+func percentEncode(s string, keep func(c byte) bool) string {
 	const hex = "0123456789ABCDEF"
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$&+-.^_`|~", c) >= 0 {
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || keep(c) {
 			b.WriteByte(c)
 			continue
 		}

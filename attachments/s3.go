@@ -109,20 +109,7 @@ func dnsSuffix(region string) string {
 }
 
 func escapePath(p string) string {
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	for i := 0; i < len(p); i++ {
-		c := p[i]
-		if c == '/' || c == '-' || c == '_' || c == '.' || c == '~' ||
-			'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(hex[c>>4])
-		b.WriteByte(hex[c&15])
-	}
-	return b.String()
+	return percentEncode(p, func(c byte) bool { return c == '/' || c == '-' || c == '_' || c == '.' || c == '~' })
 }
 
 // presign signs req for urlLifetime from now. Only the headers on req are

@@ -9,14 +9,15 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/scratch-notes/notes-api/internal/testenv"
 	"github.com/scratch-notes/notes-api/store"
 )
 
-// goodDB writes a real notes database with one large note and returns its
-// bytes.
-func goodDB(t *testing.T) []byte {
+// notesFile is a real notes database, changed by change with bbolt
+// itself, as bytes.
+func notesFile(t *testing.T, change func(tx *bolt.Tx) error) []byte {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "good.db")
+	path := filepath.Join(t.TempDir(), "notes.db")
 	s, err := store.OpenBolt(path)
 	if err != nil {
 		t.Fatal(err)
@@ -26,13 +27,9 @@ func goodDB(t *testing.T) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db.Update(func(tx *bolt.Tx) error {
-		b, err := tx.Bucket([]byte("notes")).CreateBucketIfNotExists([]byte("u"))
-		if err != nil {
-			return err
-		}
-		return b.Put([]byte("0193f1d2-7c3a-7def-8a01-5f7e3b2c1d4e"), bytes.Repeat([]byte("x"), 20000))
-	})
+	if err := db.Update(change); err != nil {
+		t.Fatal(err)
+	}
 	db.Close()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -41,35 +38,20 @@ func goodDB(t *testing.T) []byte {
 	return b
 }
 
-// newerNotesFormat is a bbolt file a later notes-api wrote (format 2).
-func newerNotesFormat(t *testing.T) []byte {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "newer.db")
-	s, err := store.OpenBolt(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	db, err := bolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.Update(func(tx *bolt.Tx) error { return tx.Bucket([]byte("meta")).Put([]byte("format"), []byte("2")) })
-	db.Close()
-	b, _ := os.ReadFile(path)
-	return b
+// goodDB is a notes database with one large note.
+func goodDB(t *testing.T) []byte {
+	return notesFile(t, func(tx *bolt.Tx) error {
+		b, err := tx.Bucket([]byte("notes")).CreateBucketIfNotExists([]byte("u"))
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte("0193f1d2-7c3a-7def-8a01-5f7e3b2c1d4e"), bytes.Repeat([]byte("x"), 20000))
+	})
 }
 
-// unwritable is a path whose directory this process cannot write: a
-// read-only directory, or, for root, which writes anywhere else, sysfs.
-func unwritable(t *testing.T) string {
-	if os.Geteuid() == 0 {
-		return "/sys/notes-test.db"
-	}
-	dir := t.TempDir()
-	os.Chmod(dir, 0o500)
-	t.Cleanup(func() { os.Chmod(dir, 0o700) })
-	return filepath.Join(dir, "notes.db")
+// newerNotesFormat is a notes database a later notes-api wrote (format 2).
+func newerNotesFormat(t *testing.T) []byte {
+	return notesFile(t, func(tx *bolt.Tx) error { return tx.Bucket([]byte("meta")).Put([]byte("format"), []byte("2")) })
 }
 
 // TestOpenBoltRefuses: a file OpenBolt must not use is refused, at once,
@@ -100,7 +82,7 @@ func TestOpenBoltRefuses(t *testing.T) {
 		{"a newer notes format", newerNotesFormat(t), store.ErrFormat},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			path := unwritable(t)
+			path := testenv.Unwritable(t)
 			if tc.data != nil {
 				path = filepath.Join(t.TempDir(), "notes.db")
 				if err := os.WriteFile(path, tc.data, 0o600); err != nil {

@@ -67,7 +67,16 @@ func Build(t testing.TB, pkg, tags string) string {
 	return b.path
 }
 
-// RemoveBuilds deletes what Build built; a package's TestMain calls it.
+// Main runs a package's tests and then deletes what Build built: a
+// TestMain of a package that calls Build is func TestMain(m *testing.M) {
+// testenv.Main(m) }.
+func Main(m *testing.M) {
+	code := m.Run()
+	RemoveBuilds()
+	os.Exit(code)
+}
+
+// RemoveBuilds deletes what Build built.
 func RemoveBuilds() {
 	buildsMu.Lock()
 	defer buildsMu.Unlock()

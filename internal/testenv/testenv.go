@@ -125,3 +125,16 @@ func HungServer(t testing.TB) string {
 	t.Cleanup(func() { close(hang) }) // runs first: Close waits for the handlers
 	return srv.URL
 }
+
+// Unwritable is a path whose directory this process cannot write: a
+// read-only directory, or, for root, which writes anywhere else, sysfs.
+func Unwritable(t testing.TB) string {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return "/sys/notes-test.db"
+	}
+	dir := t.TempDir()
+	os.Chmod(dir, 0o500)
+	t.Cleanup(func() { os.Chmod(dir, 0o700) })
+	return filepath.Join(dir, "notes.db")
+}

@@ -15,11 +15,7 @@ import (
 	"github.com/scratch-notes/notes-api/internal/testenv"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	testenv.RemoveBuilds()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testenv.Main(m) }
 
 // TestDemo runs what `make demo` runs: the page on one origin, the API on
 // another that allows it, both URLs printed.
