@@ -33,7 +33,7 @@ dynalite:
 ## fuzzing can fail a time-bound run at its deadline, golang/go#75804)
 test:
 	scripts/with-services.sh sh -c '$(GO) test -race -count=1 -timeout 20m ./... && \
-		$(GO) test -count=1 -run "^TestListFitsLambda$$" ./routes && \
+		$(GO) test -count=1 -run "^(TestListFitsLambda|TestMeAtScale)$$" ./routes && \
 		$(GO) test -count=1 -run "^$$" -bench . -benchtime 1x ./...'
 	scripts/fuzz.sh 10000x
 

@@ -279,7 +279,8 @@ func TestLocalAttachments(t *testing.T) {
 			t.Fatalf("upload preflight from %s: allowed = %v, want %v (%v)", origin, got, allowed, resp.Header)
 		}
 	}
-	if resp, body = call(t, "PUT", up.UploadURL, up.Headers["Content-Type"], content, map[string]string{"Origin": apitest.AppOrigin}); resp.StatusCode != 200 {
+	if resp, body = call(t, "PUT", up.UploadURL, up.Headers["Content-Type"], content, map[string]string{"Origin": apitest.AppOrigin,
+		"X-Amz-Tagging": up.Headers["X-Amz-Tagging"]}); resp.StatusCode != 200 {
 		t.Fatalf("upload = %d %s", resp.StatusCode, body)
 	}
 	if got, err := os.ReadFile(filepath.Join(dir, "notes-attachments", "objects", "private", "local-user", up.Key)); err != nil || string(got) != content {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/scratch-notes/notes-api/internal/apitest"
@@ -205,5 +206,57 @@ func TestWebPage(t *testing.T) {
 	}
 	run("see the rest", chromedp.Click(chromedp.CSS("#more")), chromedp.Poll[chromedp.Void](listed(25), chromedp.WithPollingTimeout(10*time.Second)),
 		chromedp.WaitNotVisible(chromedp.CSS("#more")))
+	waitText("see the counts", "#counts", "25 notes, 0 files")
+
+	// Export my data: one JSON file of every page of GET /me/export.
+	run("export", chromedp.Click(chromedp.CSS("#export")))
+	waitText("read that it exported", "#status", "Exported 25 notes")
+	var exported struct {
+		IdentityID string
+		Notes      []apitest.Note
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		b, err := os.ReadFile(filepath.Join(downloads, "scratch-export.json"))
+		if err == nil && json.Unmarshal(b, &exported) == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no export was saved: %v", err)
+		}
+	}
+	if exported.IdentityID != webUser || len(exported.Notes) != 25 {
+		t.Fatalf("the export holds %d notes of %q, want 25 of %s", len(exported.Notes), exported.IdentityID, webUser)
+	}
+
+	// Delete my account, once the person confirms.
+	dialogs := make(chan string, 1)
+	if err := chromedp.Listen(ctx, func(ev any) {
+		if d, ok := ev.(*cdppage.EventJavascriptDialogOpening); ok {
+			select {
+			case dialogs <- d.Message:
+			default:
+			}
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	go chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#erase")))
+	select {
+	case msg := <-dialogs:
+		if !strings.Contains(msg, "Delete your account?") {
+			t.Fatalf("the confirmation says %q", msg)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("deleting the account asked for no confirmation")
+	}
+	run("confirm", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, cdppage.HandleJavaScriptDialog, cdppage.HandleJavaScriptDialogParams{Accept: true})
+		return err
+	}))
+	waitText("read that the account is gone", "#status", "Your notes and files are deleted")
+	waitText("see the counts at nothing", "#counts", "0 notes, 0 files")
+	if n := countNotes(t, api); n != 0 {
+		t.Fatalf("%d notes left after deleting the account", n)
+	}
 	trouble.Check(t)
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/md5"
 	"crypto/rand"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/xml"
 	"errors"
@@ -21,6 +22,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -120,6 +122,14 @@ func (l *Local) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeS3Error(w, r, http.StatusNotFound, "NoSuchBucket", "The specified bucket does not exist")
 		return
 	}
+	if key == "" && r.Method == http.MethodGet && r.URL.Query().Get("list-type") == "2" {
+		if code, msg := l.verify(r); code != "" {
+			writeS3Error(w, r, http.StatusForbidden, code, msg)
+			return
+		}
+		l.list(w, r)
+		return
+	}
 	if err := checkKey(key, true); err != nil {
 		writeS3Error(w, r, http.StatusBadRequest, "InvalidArgument", "The object key is not one this endpoint keeps: "+err.Error())
 		return
@@ -130,6 +140,10 @@ func (l *Local) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	objPath := path.Join("objects", key)
 	typePath := path.Join("types", key)
+	if r.URL.Query().Has("tagging") {
+		l.tagging(w, r, key, objPath, typePath)
+		return
+	}
 	switch r.Method {
 	case http.MethodPut:
 		l.put(w, r, key, objPath, typePath)
@@ -173,10 +187,8 @@ func (l *Local) get(w http.ResponseWriter, r *http.Request, key, objPath, typePa
 		writeS3Error(w, r, http.StatusNotFound, "NoSuchKey", "The specified key does not exist.")
 		return
 	}
-	stored, etag := "", ""
-	if b, err := l.root.ReadFile(filepath.FromSlash(typePath)); err == nil {
-		stored, etag, _ = strings.Cut(string(b), "\n")
-	}
+	m := l.readMeta(typePath)
+	stored, etag := m.contentType, m.etag
 	q := r.URL.Query()
 	h := w.Header()
 	h.Set("Content-Type", downloadType(fileName(key)))
@@ -262,18 +274,11 @@ func (l *Local) put(w http.ResponseWriter, r *http.Request, key, objPath, typePa
 		return
 	}
 	etag := `"` + hex.EncodeToString(sum.Sum(nil)) + `"`
-	tmpType := path.Join(path.Dir(typePath), ".upload-"+rand.Text())
-	if err := l.root.WriteFile(filepath.FromSlash(tmpType), []byte(r.Header.Get("Content-Type")+"\n"+etag), 0o600); err != nil {
-		l.root.Remove(filepath.FromSlash(tmpType))
-		failed("write type", err)
-		return
-	}
 	mu := l.lock(key)
 	mu.Lock()
 	defer mu.Unlock()
-	if err := l.root.Rename(filepath.FromSlash(tmpType), filepath.FromSlash(typePath)); err != nil {
-		l.root.Remove(filepath.FromSlash(tmpType))
-		failed("rename type", err)
+	if err := l.writeMeta(typePath, objectMeta{contentType: r.Header.Get("Content-Type"), etag: etag, tagging: r.Header.Get("X-Amz-Tagging")}); err != nil {
+		failed("write type", err)
 		return
 	}
 	if err := l.root.Rename(filepath.FromSlash(tmpObj), filepath.FromSlash(objPath)); err != nil {
@@ -458,6 +463,10 @@ type LocalConfig struct {
 	Server func(h http.Handler, addr string) *http.Server
 	// Log is told when the endpoint stops serving for a reason of its own.
 	Log *slog.Logger
+	// PendingAge is how long an upload no note names is kept: Sweep runs
+	// at start and then every PendingAge/4 (at most hourly). A day when
+	// zero, as the bucket's lifecycle rule.
+	PendingAge time.Duration
 }
 
 // Endpoint is a Local endpoint served on a free loopback port, and the
@@ -466,9 +475,11 @@ type Endpoint struct {
 	URL   string
 	Files *S3
 
-	local   *Local
-	srv     *http.Server
-	stopped chan error
+	local     *Local
+	srv       *http.Server
+	stopped   chan error
+	stopSweep chan struct{}
+	swept     chan struct{}
 }
 
 // StartLocal serves a Local endpoint on 127.0.0.1 until Close.
@@ -497,6 +508,26 @@ func StartLocal(cfg LocalConfig) (*Endpoint, error) {
 		return nil, err
 	}
 	e.Files.strict = true
+	age := cfg.PendingAge
+	if age == 0 {
+		age = 24 * time.Hour
+	}
+	e.stopSweep = make(chan struct{})
+	e.swept = make(chan struct{})
+	go func() {
+		defer close(e.swept)
+		every := min(age/4, time.Hour)
+		for {
+			if n := local.Sweep(age); n > 0 && cfg.Log != nil {
+				cfg.Log.Info("attachments: swept uploads no note named", "files", n, "older_than", age.String())
+			}
+			select {
+			case <-e.stopSweep:
+				return
+			case <-time.After(every):
+			}
+		}
+	}()
 	go func() {
 		err := e.srv.Serve(ln)
 		if !errors.Is(err, http.ErrServerClosed) && cfg.Log != nil {
@@ -510,9 +541,191 @@ func StartLocal(cfg LocalConfig) (*Endpoint, error) {
 // Close stops the endpoint. It returns why the endpoint had stopped
 // serving before, if it had.
 func (e *Endpoint) Close() error {
+	close(e.stopSweep)
+	<-e.swept
 	err := e.srv.Close()
 	if serr := <-e.stopped; !errors.Is(serr, http.ErrServerClosed) {
 		return fmt.Errorf("attachments endpoint: %w", serr)
 	}
 	return errors.Join(err, e.local.Close())
+}
+
+// objectMeta is what the local endpoint keeps beside an object, one line
+// each: its type, its ETag and its tags (query-string form, as
+// X-Amz-Tagging sends them).
+type objectMeta struct {
+	contentType, etag, tagging string
+}
+
+func (l *Local) readMeta(typePath string) objectMeta {
+	b, err := l.root.ReadFile(filepath.FromSlash(typePath))
+	if err != nil {
+		return objectMeta{}
+	}
+	lines := strings.SplitN(string(b), "\n", 3)
+	for len(lines) < 3 {
+		lines = append(lines, "")
+	}
+	return objectMeta{contentType: lines[0], etag: lines[1], tagging: lines[2]}
+}
+
+// writeMeta writes m to a file of its own name and renames it into place;
+// the caller holds the key's lock.
+func (l *Local) writeMeta(typePath string, m objectMeta) error {
+	if err := l.root.MkdirAll(filepath.FromSlash(path.Dir(typePath)), 0o700); err != nil {
+		return err
+	}
+	tmp := path.Join(path.Dir(typePath), ".upload-"+rand.Text())
+	if err := l.root.WriteFile(filepath.FromSlash(tmp), []byte(m.contentType+"\n"+m.etag+"\n"+m.tagging), 0o600); err != nil {
+		l.root.Remove(filepath.FromSlash(tmp))
+		return err
+	}
+	if err := l.root.Rename(filepath.FromSlash(tmp), filepath.FromSlash(typePath)); err != nil {
+		l.root.Remove(filepath.FromSlash(tmp))
+		return err
+	}
+	return nil
+}
+
+// pending reports whether m carries the pending tag.
+func (m objectMeta) pending() bool {
+	tags, _ := url.ParseQuery(m.tagging)
+	k, v, _ := strings.Cut(PendingTag, "=")
+	return tags.Get(k) == v
+}
+
+// tagging answers GET (GetObjectTagging) and DELETE (DeleteObjectTagging)
+// of ?tagging on key.
+func (l *Local) tagging(w http.ResponseWriter, r *http.Request, key, objPath, typePath string) {
+	mu := l.lock(key)
+	mu.Lock()
+	defer mu.Unlock()
+	if _, err := l.root.Stat(filepath.FromSlash(objPath)); err != nil {
+		writeS3Error(w, r, http.StatusNotFound, "NoSuchKey", "The specified key does not exist.")
+		return
+	}
+	m := l.readMeta(typePath)
+	switch r.Method {
+	case http.MethodGet:
+		type tag struct{ Key, Value string }
+		var set []tag
+		tags, _ := url.ParseQuery(m.tagging)
+		for k := range tags {
+			set = append(set, tag{k, tags.Get(k)})
+		}
+		b, _ := xml.Marshal(struct {
+			XMLName xml.Name `xml:"Tagging"`
+			TagSet  []tag    `xml:"TagSet>Tag"`
+		}{TagSet: set})
+		w.Header().Set("Content-Type", "application/xml")
+		w.Write(append([]byte(xml.Header), b...))
+	case http.MethodDelete:
+		m.tagging = ""
+		if err := l.writeMeta(typePath, m); err != nil {
+			l.log.Error("attachments: a file's tag could not be removed", "key", key, "error", err.Error())
+			writeS3Error(w, r, http.StatusInternalServerError, "InternalError", "We encountered an internal error. Please try again.")
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		w.Header().Set("Allow", "GET, DELETE")
+		writeS3Error(w, r, http.StatusMethodNotAllowed, "MethodNotAllowed", "The specified method is not allowed against this resource.")
+	}
+}
+
+// list answers ListObjectsV2: the keys under prefix, in order, max-keys
+// (at most 1,000) at a time, continuing after continuation-token.
+func (l *Local) list(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	prefix := q.Get("prefix")
+	maxKeys := 1000
+	if v, err := strconv.Atoi(q.Get("max-keys")); err == nil && v >= 0 && v < maxKeys {
+		maxKeys = v
+	}
+	after := ""
+	if tok := q.Get("continuation-token"); tok != "" {
+		b, err := base64.RawURLEncoding.DecodeString(tok)
+		if err != nil {
+			writeS3Error(w, r, http.StatusBadRequest, "InvalidArgument", "The continuation token provided is incorrect")
+			return
+		}
+		after = string(b)
+	}
+	var keys []string
+	fs.WalkDir(l.root.FS(), "objects", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasPrefix(d.Name(), ".upload-") {
+			return nil
+		}
+		if k := strings.TrimPrefix(p, "objects/"); strings.HasPrefix(k, prefix) && k > after {
+			keys = append(keys, k)
+		}
+		return nil
+	})
+	slices.Sort(keys)
+	truncated := len(keys) > maxKeys
+	if truncated {
+		keys = keys[:maxKeys]
+	}
+	type content struct{ Key string }
+	res := struct {
+		XMLName               xml.Name  `xml:"ListBucketResult"`
+		Name                  string    `xml:"Name"`
+		Prefix                string    `xml:"Prefix"`
+		KeyCount              int       `xml:"KeyCount"`
+		MaxKeys               int       `xml:"MaxKeys"`
+		EncodingType          string    `xml:"EncodingType,omitempty"`
+		IsTruncated           bool      `xml:"IsTruncated"`
+		NextContinuationToken string    `xml:"NextContinuationToken,omitempty"`
+		Contents              []content `xml:"Contents"`
+	}{Name: l.bucket, Prefix: prefix, KeyCount: len(keys), MaxKeys: maxKeys, IsTruncated: truncated}
+	urlEncode := q.Get("encoding-type") == "url"
+	if urlEncode {
+		res.EncodingType = "url"
+	}
+	for _, k := range keys {
+		if urlEncode {
+			k = url.QueryEscape(k)
+		}
+		res.Contents = append(res.Contents, content{k})
+	}
+	if truncated {
+		res.NextContinuationToken = base64.RawURLEncoding.EncodeToString([]byte(keys[len(keys)-1]))
+	}
+	b, _ := xml.Marshal(res)
+	w.Header().Set("Content-Type", "application/xml")
+	w.Write(append([]byte(xml.Header), b...))
+}
+
+// Sweep removes every object that still carries the pending tag and was
+// written more than olderThan ago, as the bucket's lifecycle rule does
+// deployed, and returns how many it removed.
+func (l *Local) Sweep(olderThan time.Duration) int {
+	cutoff := l.now().Add(-olderThan)
+	var pending []string
+	fs.WalkDir(l.root.FS(), "objects", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasPrefix(d.Name(), ".upload-") {
+			return nil
+		}
+		if info, err := d.Info(); err == nil && info.ModTime().Before(cutoff) {
+			pending = append(pending, strings.TrimPrefix(p, "objects/"))
+		}
+		return nil
+	})
+	removed := 0
+	for _, key := range pending {
+		mu := l.lock(key)
+		mu.Lock()
+		objPath, typePath := path.Join("objects", key), path.Join("types", key)
+		info, err := l.root.Stat(filepath.FromSlash(objPath))
+		if err == nil && info.ModTime().Before(cutoff) && l.readMeta(typePath).pending() {
+			if err := l.root.Remove(filepath.FromSlash(objPath)); err == nil {
+				l.root.Remove(filepath.FromSlash(typePath))
+				removed++
+			} else {
+				l.log.Error("attachments: a pending file could not be swept", "key", key, "error", err.Error())
+			}
+		}
+		mu.Unlock()
+	}
+	return removed
 }

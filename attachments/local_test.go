@@ -238,3 +238,51 @@ func TestLocalRepeatedParameters(t *testing.T) {
 		}
 	}
 }
+
+// TestLocalSweep: the local endpoint removes uploads that still carry the
+// pending tag once they are older than the age it is given, at start and
+// then periodically, and nothing else: not a kept file (no tag, as the
+// original app's files too), not a fresh upload.
+func TestLocalSweep(t *testing.T) {
+	const age = 300 * time.Millisecond
+	e, err := attachments.StartLocal(attachments.LocalConfig{Dir: t.TempDir(), PendingAge: age,
+		Wrap:   func(h http.Handler) (http.Handler, error) { return h, nil },
+		Server: func(h http.Handler, _ string) *http.Server { return &http.Server{Handler: h} }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	ctx := context.Background()
+	upload := func(key string) {
+		t.Helper()
+		up, _ := e.Files.PresignUpload(ctx, key, "text/plain", 1)
+		if status, body, _ := send(t, up, []byte("x"), nil); status != http.StatusOK {
+			t.Fatalf("upload of %s = %d %s", key, status, body)
+		}
+	}
+	upload("private/u/1603846842984-pending.txt")
+	upload("private/u/1603846842984-kept.txt")
+	if err := e.Files.Keep(ctx, "private/u/1603846842984-kept.txt"); err != nil {
+		t.Fatal(err)
+	}
+	exists := func(key string) bool {
+		down, _ := e.Files.PresignDownload(ctx, key)
+		status, _, _ := send(t, down, nil, nil)
+		return status == http.StatusOK
+	}
+	time.Sleep(age + age/2) // older than the age, and a sweep since
+	upload("private/u/1603846842984-fresh.txt")
+	for deadline := time.Now().Add(5 * time.Second); exists("private/u/1603846842984-pending.txt"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("a pending upload older than the age was never swept")
+		}
+	}
+	for _, key := range []string{"private/u/1603846842984-kept.txt", "private/u/1603846842984-fresh.txt"} {
+		if !exists(key) {
+			t.Fatalf("%s was swept", key)
+		}
+	}
+	if p, err := e.Files.Pending(ctx, "private/u/1603846842984-fresh.txt"); err != nil || !p {
+		t.Fatalf("a fresh upload is pending = %v, %v", p, err)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -127,18 +128,26 @@ func (s *S3) presign(ctx context.Context, req *http.Request, now time.Time) (str
 	return signed, err
 }
 
-// PresignUpload signs a PUT of exactly size bytes of contentType to key.
-// The browser must send the returned Header (Content-Type); it sends
-// Content-Length itself, and S3 refuses a body of another length.
+// PendingTag is the object tag an upload is born with, until a note
+// names the file (Keep): the bucket's lifecycle rule expires files that
+// still carry it after a day, so that an upload never saved in a note
+// does not stay for ever.
+const PendingTag = "pending=true"
+
+// PresignUpload signs a PUT of exactly size bytes of contentType to key,
+// tagged PendingTag. The browser must send the returned Header
+// (Content-Type and X-Amz-Tagging, both signed); it sends Content-Length
+// itself, and S3 refuses a body of another length.
 func (s *S3) PresignUpload(ctx context.Context, key, contentType string, size int64) (Presigned, error) {
 	now := time.Now().UTC()
 	req := &http.Request{Method: http.MethodPut, URL: s.objectURL(key), Header: http.Header{}, ContentLength: size}
 	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("X-Amz-Tagging", PendingTag)
 	u, err := s.presign(ctx, req, now)
 	if err != nil {
 		return Presigned{}, fmt.Errorf("presign upload of %s: %w", key, err)
 	}
-	return Presigned{URL: u, Method: http.MethodPut, Header: map[string]string{"Content-Type": contentType},
+	return Presigned{URL: u, Method: http.MethodPut, Header: map[string]string{"Content-Type": contentType, "X-Amz-Tagging": PendingTag},
 		Expires: now.Add(urlLifetime)}, nil
 }
 
@@ -168,25 +177,198 @@ func (s *S3) PresignDownload(ctx context.Context, key string) (Presigned, error)
 }
 
 // Delete removes key. A key that does not exist is not an error (S3's own
-// DeleteObject answers 204 either way). A 5xx, a 429 or a failed
-// connection is tried again, signed anew, with the SDK's standard
-// retryer and backoff, inside deleteTimeout.
+// DeleteObject answers 204 either way).
 func (s *S3) Delete(ctx context.Context, key string) error {
+	if _, err := s.call(ctx, http.MethodDelete, s.objectURL(key)); err != nil {
+		return fmt.Errorf("delete %s: %w", key, err)
+	}
+	return nil
+}
+
+// Keep removes the pending tag of key (DeleteObjectTagging), so that the
+// lifecycle rule never sweeps it: a note names it now. A key with no file
+// behind it (a note may name one, as the original app allowed) has no tag
+// to remove, and is not an error. Any other failure is ErrUnavailable.
+func (s *S3) Keep(ctx context.Context, key string) error {
+	u := s.objectURL(key)
+	u.RawQuery = "tagging="
+	_, err := s.call(ctx, http.MethodDelete, u)
+	var se *statusError
+	if errors.As(err, &se) && se.status == http.StatusNotFound {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("untag %s: %w (%w)", key, ErrUnavailable, err)
+	}
+	return nil
+}
+
+// Pending reports whether key carries the pending tag (GetObjectTagging):
+// an upload no note has named yet. For tests and operators; the API never
+// reads it.
+func (s *S3) Pending(ctx context.Context, key string) (bool, error) {
+	u := s.objectURL(key)
+	u.RawQuery = "tagging="
+	body, err := s.call(ctx, http.MethodGet, u)
+	if err != nil {
+		return false, fmt.Errorf("tags of %s: %w", key, err)
+	}
+	k, v, _ := strings.Cut(PendingTag, "=")
+	for rest := string(body); ; {
+		tag := element(rest, "Tag")
+		if tag == "" {
+			return false, nil
+		}
+		if xmlText(element(tag, "Key")) == k && xmlText(element(tag, "Value")) == v {
+			return true, nil
+		}
+		_, rest, _ = strings.Cut(rest, "</Tag>")
+	}
+}
+
+// ErrUnavailable: the bucket did not do what was asked, after the SDK's
+// retries; asking again later may work.
+var ErrUnavailable = errors.New("the bucket is unavailable")
+
+// List returns up to 1,000 keys under prefix after the continuation
+// token from (ListObjectsV2), and the token of the next page ("" when
+// there is none).
+func (s *S3) List(ctx context.Context, prefix, from string) (keys []string, next string, err error) {
+	u := s.objectURL("")
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	if u.Path == "" {
+		u.Path = "/"
+	}
+	u.RawPath = escapePath(u.Path)
+	q := url.Values{"list-type": {"2"}, "prefix": {prefix}, "max-keys": {"1000"}, "encoding-type": {"url"}}
+	if from != "" {
+		q.Set("continuation-token", from)
+	}
+	u.RawQuery = q.Encode()
+	body, err := s.call(ctx, http.MethodGet, u)
+	if err != nil {
+		return nil, "", fmt.Errorf("list %s: %w", prefix, err)
+	}
+	return parseList(body)
+}
+
+// parseList reads a ListObjectsV2 answer: the keys and the next token. It
+// reads the few elements it needs by hand, so that the release build
+// links no XML decoder.
+func parseList(body []byte) (keys []string, next string, err error) {
+	doc := string(body)
+	urlEncoded := element(doc, "EncodingType") == "url"
+	for rest := doc; ; {
+		i := strings.Index(rest, "<Key>")
+		if i < 0 {
+			break
+		}
+		rest = rest[i+len("<Key>"):]
+		j := strings.Index(rest, "</Key>")
+		if j < 0 {
+			return nil, "", errors.New("list: a <Key> with no end")
+		}
+		k := xmlText(rest[:j])
+		if urlEncoded {
+			if k, err = url.QueryUnescape(k); err != nil {
+				return nil, "", fmt.Errorf("list: key %q: %w", rest[:j], err)
+			}
+		}
+		keys = append(keys, k)
+		rest = rest[j:]
+	}
+	if element(doc, "IsTruncated") == "true" {
+		if next = xmlText(element(doc, "NextContinuationToken")); next == "" {
+			return nil, "", errors.New("list: truncated with no continuation token")
+		}
+	}
+	return keys, next, nil
+}
+
+// element is the text of the first <name> element of doc.
+func element(doc, name string) string {
+	_, after, ok := strings.Cut(doc, "<"+name+">")
+	if !ok {
+		return ""
+	}
+	text, _, _ := strings.Cut(after, "</"+name+">")
+	return text
+}
+
+// xmlText undoes XML's escapes of text: the five entities, and character
+// references.
+func xmlText(s string) string {
+	if !strings.Contains(s, "&") {
+		return s
+	}
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(s, '&')
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i])
+		s = s[i:]
+		j := strings.IndexByte(s, ';')
+		if j < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		ent := s[1:j]
+		switch {
+		case ent == "amp":
+			b.WriteByte('&')
+		case ent == "lt":
+			b.WriteByte('<')
+		case ent == "gt":
+			b.WriteByte('>')
+		case ent == "quot":
+			b.WriteByte('"')
+		case ent == "apos":
+			b.WriteByte('\'')
+		case strings.HasPrefix(ent, "#x"):
+			n, err := strconv.ParseUint(ent[2:], 16, 32)
+			if err != nil {
+				b.WriteString(s[:j+1])
+			} else {
+				b.WriteRune(rune(n))
+			}
+		case strings.HasPrefix(ent, "#"):
+			n, err := strconv.ParseUint(ent[1:], 10, 32)
+			if err != nil {
+				b.WriteString(s[:j+1])
+			} else {
+				b.WriteRune(rune(n))
+			}
+		default:
+			b.WriteString(s[:j+1])
+		}
+		s = s[j+1:]
+	}
+}
+
+// call makes one signed request to S3 with an empty body and returns the
+// answer's body (its first 4 MiB). A 5xx, a 429 or a failed connection
+// is tried again, signed anew, with the SDK's standard retryer and
+// backoff, inside callTimeout; an answer that is not a 2xx is a
+// *statusError.
+func (s *S3) call(ctx context.Context, method string, u *url.URL) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, deleteTimeout)
 	defer cancel()
 	for attempt := 1; ; attempt++ {
-		err := s.deleteOnce(ctx, key)
+		body, err := s.callOnce(ctx, method, u)
 		if err == nil || attempt >= s.retryer.MaxAttempts() || !s.retryer.IsErrorRetryable(err) {
-			return err
+			return body, err
 		}
 		wait, werr := s.retryer.RetryDelay(attempt, err)
 		if werr != nil {
-			return err
+			return nil, err
 		}
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():
-			return fmt.Errorf("%w (gave up retrying: %w)", err, ctx.Err())
+			return nil, fmt.Errorf("%w (gave up retrying: %w)", err, ctx.Err())
 		}
 	}
 }
@@ -200,33 +382,34 @@ type statusError struct {
 func (e *statusError) Error() string       { return fmt.Sprintf("S3 answered %d: %s", e.status, e.body) }
 func (e *statusError) HTTPStatusCode() int { return e.status }
 
-func (s *S3) deleteOnce(ctx context.Context, key string) error {
+func (s *S3) callOnce(ctx context.Context, method string, u *url.URL) ([]byte, error) {
 	creds, err := s.creds.Retrieve(ctx)
 	if err != nil {
-		return fmt.Errorf("delete %s: credentials: %w", key, err)
+		return nil, fmt.Errorf("credentials: %w", err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, "", nil)
+	req, err := http.NewRequestWithContext(ctx, method, "", nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	req.URL = s.objectURL(key)
+	cu := *u
+	req.URL = &cu
 	req.Host = req.URL.Host
 	const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 	req.Header.Set("X-Amz-Content-Sha256", emptySHA256)
 	if err := s.signer.SignHTTP(ctx, creds, req, emptySHA256, "s3", s.region, time.Now().UTC()); err != nil {
-		return fmt.Errorf("delete %s: sign: %w", key, err)
+		return nil, fmt.Errorf("sign: %w", err)
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {
 		// As the SDK's clients say it: a request that never got an
 		// answer, which its retryer takes for worth trying again.
-		return fmt.Errorf("delete %s: %w", key, &smithyhttp.RequestSendError{Err: err})
+		return nil, &smithyhttp.RequestSendError{Err: err}
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 	io.Copy(io.Discard, resp.Body) // the rest, so that the connection is reused
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("delete %s: %w", key, &statusError{status: resp.StatusCode, body: string(body)})
+		return nil, &statusError{status: resp.StatusCode, body: string(body[:min(len(body), 512)])}
 	}
-	return nil
+	return body, nil
 }

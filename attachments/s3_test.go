@@ -78,8 +78,8 @@ func testRoundTrip(t *testing.T, o objectServer, user string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if up.Method != "PUT" || len(up.Header) != 1 || up.Header["Content-Type"] != "image/jpeg" {
-		t.Fatalf("upload = %+v, want a PUT sending only Content-Type", up)
+	if up.Method != "PUT" || len(up.Header) != 2 || up.Header["Content-Type"] != "image/jpeg" || up.Header["X-Amz-Tagging"] != "pending=true" {
+		t.Fatalf("upload = %+v, want a PUT sending only Content-Type and X-Amz-Tagging", up)
 	}
 	if d := time.Until(up.Expires); d < 14*time.Minute || d > 15*time.Minute {
 		t.Fatalf("upload expires in %v, want 15 minutes", d)
@@ -90,8 +90,8 @@ func testRoundTrip(t *testing.T, o objectServer, user string) {
 			t.Fatalf("upload URL carries %s, which a browser's fetch cannot satisfy", k)
 		}
 	}
-	if got := u.Query().Get("X-Amz-SignedHeaders"); got != "content-length;content-type;host" {
-		t.Fatalf("signed headers = %q, want content-length;content-type;host", got)
+	if got := u.Query().Get("X-Amz-SignedHeaders"); got != "content-length;content-type;host;x-amz-tagging" {
+		t.Fatalf("signed headers = %q, want content-length;content-type;host;x-amz-tagging", got)
 	}
 
 	t.Run("refused", func(t *testing.T) {

@@ -26,6 +26,13 @@ type Files interface {
 	PresignDownload(ctx context.Context, key string) (attachments.Presigned, error)
 	// Delete removes a file; a missing one is not an error.
 	Delete(ctx context.Context, key string) error
+	// Keep removes a file's pending tag, so that it is never swept; a
+	// missing file is not an error, a failure wraps
+	// attachments.ErrUnavailable.
+	Keep(ctx context.Context, key string) error
+	// List returns up to 1,000 keys under prefix after from, and where
+	// to continue ("" when none remain).
+	List(ctx context.Context, prefix, from string) (keys []string, next string, err error)
 }
 
 const (
@@ -210,6 +217,22 @@ func (s *Server) handleAttachmentGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.writeJSON(w, r, http.StatusOK, downloadJSON{URL: down.URL, ExpiresAt: down.Expires.UnixMilli()})
+}
+
+// keepFile makes the file a note is about to name a kept one (see
+// Files.Keep), before the note is written: a saved file is never swept,
+// and if the bucket cannot say so now the note is not written either
+// (503 with Retry-After; nothing is half done). A key the files could not
+// hold has no file to keep.
+func (s *Server) keepFile(ctx context.Context, userID string, attachment *string) error {
+	if s.files == nil || attachment == nil {
+		return nil
+	}
+	key := objectKey(userID, *attachment)
+	if s.files.CheckKey(key) != nil {
+		return nil
+	}
+	return s.files.Keep(ctx, key)
 }
 
 // deleteFile removes a file a note no longer names. The note change it

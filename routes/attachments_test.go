@@ -33,6 +33,7 @@ import (
 // no ':' for the local endpoint, which keeps files on a disk of any OS.
 type bucket struct {
 	files routes.Files
+	s3    *attachments.S3 // the same, for what only tests ask
 	// exists reports whether an object is there.
 	exists     func(t *testing.T, key string) bool
 	alice, bob string
@@ -47,7 +48,7 @@ func s3Bucket(t *testing.T) bucket {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return bucket{files: files, alice: apitest.Alice, bob: apitest.Bob, exists: func(t *testing.T, key string) bool {
+	return bucket{files: files, s3: files, alice: apitest.Alice, bob: apitest.Bob, exists: func(t *testing.T, key string) bool {
 		for _, k := range testenv.S3Objects(t, name) {
 			if k == key {
 				return true
@@ -72,7 +73,7 @@ func localBucket(t testing.TB) bucket {
 		}
 	})
 	files := e.Files
-	return bucket{files: files, alice: "local-alice", bob: "local-bob", exists: func(t *testing.T, key string) bool {
+	return bucket{files: files, s3: files, alice: "local-alice", bob: "local-bob", exists: func(t *testing.T, key string) bool {
 		p, err := files.PresignDownload(context.Background(), key)
 		if err != nil {
 			t.Fatal(err)
@@ -104,8 +105,8 @@ func presign(t *testing.T, d apitest.Door, user, name, ctype string, size int) u
 	}
 	var up upload
 	resp.JSON(t, &up)
-	if up.Method != "PUT" || len(up.Headers) != 1 || up.Headers["Content-Type"] != ctype {
-		t.Fatalf("upload = %+v, want PUT sending exactly Content-Type %s", up, ctype)
+	if up.Method != "PUT" || len(up.Headers) != 2 || up.Headers["Content-Type"] != ctype || up.Headers["X-Amz-Tagging"] != "pending=true" {
+		t.Fatalf("upload = %+v, want PUT sending exactly Content-Type %s and X-Amz-Tagging pending=true", up, ctype)
 	}
 	if d := time.Until(time.UnixMilli(up.ExpiresAt)); d < 14*time.Minute || d > 15*time.Minute {
 		t.Fatalf("expiresAt is %v away, want 15 minutes", d)
@@ -418,4 +419,14 @@ func TestFileDeleteFailure(t *testing.T) {
 			t.Fatalf("the log does not name %s:\n%s", k, logs.String())
 		}
 	}
+}
+
+// pending reports whether a file still carries the pending tag.
+func (b bucket) pending(t *testing.T, key string) bool {
+	t.Helper()
+	p, err := b.s3.Pending(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -212,5 +212,5 @@ func (c CORS) Files(h http.Handler) (http.Handler, error) {
 func FileMethods() []string { return []string{http.MethodGet, http.MethodPut, http.MethodHead} }
 
 // FileHeaders is the headers a browser may send to the bucket: those the
-// API's presigned uploads sign.
-func FileHeaders() []string { return []string{"Content-Type"} }
+// API's presigned uploads sign (the type, and the pending tag).
+func FileHeaders() []string { return []string{"Content-Type", "X-Amz-Tagging"} }

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/scratch-notes/notes-api/gateway"
 	"github.com/scratch-notes/notes-api/internal/apitest"
@@ -25,6 +26,8 @@ type setup struct {
 	billing  routes.Biller
 	files    routes.Files
 	log      *slog.Logger
+	// eraseBudget is DELETE /me's budget (its default when zero).
+	eraseBudget time.Duration
 	// wrap, when set, puts a fault-injecting store around the real one.
 	wrap func(storetest.Store) storetest.Store
 }
@@ -59,6 +62,7 @@ func (s setup) handler(t testing.TB, notes storetest.Store, mode routes.Identity
 		Identity:       mode,
 		DevIdentity:    s.devIdentity,
 		MaxAnswerBytes: gateway.MaxResponseBytes,
+		EraseBudget:    s.eraseBudget,
 	})
 	if err != nil {
 		t.Fatal(err)

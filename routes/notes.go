@@ -109,6 +109,10 @@ func (s *Server) handleNoteCreate(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, fmt.Errorf("new note id: %w", err))
 		return
 	}
+	if err := s.keepFile(r.Context(), userIDFrom(r.Context()), p.Attachment); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	n, err := s.notes.Create(r.Context(), store.Note{
 		UserID:     userIDFrom(r.Context()),
 		NoteID:     id,
@@ -141,7 +145,9 @@ func (s *Server) handleNoteList(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errorf(http.StatusBadRequest, "cursor is empty: leave it out to start at the newest note"))
 		return
 	}
-	notes, next, err := s.listNotes(r.Context(), userIDFrom(r.Context()), limit, cursor)
+	notes, next, err := s.listNotes(r.Context(), userIDFrom(r.Context()), limit, cursor, 0, func(n store.Note) ([]byte, error) {
+		return json.Marshal(toJSON(n))
+	})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -163,15 +169,18 @@ const (
 	listPageSize = 100
 )
 
-// listNotes reads the caller's notes newest first, after cursor, until
-// limit notes (every note when limit is 0) or until the next note would
-// take the body over maxListBody or its Lambda answer (the body escaped
-// into a proxy answer's "body" string) over s.maxListAnswer;
-// next continues after the last note returned, empty when none remain.
-// The first note is always returned, so a client always gets forward.
-func (s *Server) listNotes(ctx context.Context, user string, limit int, cursor string) (notes []json.RawMessage, next string, err error) {
+// listNotes reads the caller's notes newest first, after cursor, each as
+// encode makes it, until limit notes (every note when limit is 0) or
+// until the next note would take the body over maxListBody or its Lambda
+// answer (the body escaped into a proxy answer's "body" string) over
+// s.maxListAnswer, reserved bytes of either taken by what else the
+// answer holds; next continues after the last note returned, empty when
+// none remain. The first note is always returned, so a client always gets
+// forward.
+func (s *Server) listNotes(ctx context.Context, user string, limit int, cursor string, reserved int,
+	encode func(store.Note) ([]byte, error)) (notes []json.RawMessage, next string, err error) {
 	notes = []json.RawMessage{}
-	body, answer := len("[]\n"), len("[]\n")
+	body, answer := len("[]\n")+reserved, len("[]\n")+reserved
 	start := cursor
 	for {
 		size := listPageSize
@@ -183,7 +192,7 @@ func (s *Server) listNotes(ctx context.Context, user string, limit int, cursor s
 			return nil, "", err
 		}
 		for i, n := range page.Notes {
-			b, err := json.Marshal(toJSON(n))
+			b, err := encode(n)
 			if err != nil {
 				return nil, "", fmt.Errorf("encode note %s: %w", n.NoteID, err)
 			}
@@ -277,6 +286,10 @@ func (s *Server) handleNoteUpdate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	user := userIDFrom(r.Context())
+	if err := s.keepFile(r.Context(), user, p.Attachment); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	n, replaced, err := s.notes.Update(r.Context(), store.Note{
 		UserID:     user,
 		NoteID:     id,

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/scratch-notes/notes-api/attachments"
 	"github.com/scratch-notes/notes-api/billing"
 	"github.com/scratch-notes/notes-api/store"
 )
@@ -57,6 +58,8 @@ func statusOf(err error) (int, string) {
 		return http.StatusBadRequest, "cursor is not valid: start again without one"
 	case errors.Is(err, store.ErrConflict):
 		return http.StatusConflict, "note already exists"
+	case errors.Is(err, attachments.ErrUnavailable):
+		return http.StatusServiceUnavailable, filesBusy
 	case errors.Is(err, store.ErrUnavailable), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		// A store that ran out of time (or was abandoned) may well answer
 		// the same request next time.
@@ -69,6 +72,10 @@ func statusOf(err error) (int, string) {
 // storeBusy is the answer to a store that is throttled, unreachable or
 // out of time, sent with Retry-After.
 const storeBusy = "the notes store is busy: retry shortly"
+
+// filesBusy is the answer to a bucket that could not keep a file a note
+// is about to name, sent with Retry-After: the note was not written.
+const filesBusy = "the file store is busy: the note was not saved, retry shortly"
 
 // retryAfterSeconds is how long a client should wait out a busy store.
 const retryAfterSeconds = "2"
@@ -97,7 +104,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			msg = fmt.Sprintf("internal error (request id %s)", id)
 		}
 	}
-	if msg == storeBusy {
+	if msg == storeBusy || msg == filesBusy {
 		w.Header().Set("Retry-After", retryAfterSeconds)
 	}
 	body, _ := json.Marshal(map[string]string{"error": msg})

@@ -4,11 +4,13 @@
 package routes
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
@@ -33,6 +35,9 @@ type NoteStore interface {
 	Update(ctx context.Context, n store.Note) (updated store.Note, replaced *string, err error)
 	// Delete removes a note and returns it as it was.
 	Delete(ctx context.Context, userID, noteID string) (store.Note, error)
+	// Count returns how many notes the user has, and how many of them
+	// name an attachment, as of one moment.
+	Count(ctx context.Context, userID string) (notes, attachments int, err error)
 }
 
 // IdentityMode says where the caller's identity may come from.
@@ -62,6 +67,9 @@ type Config struct {
 	CORS        CORS
 	Identity    IdentityMode
 	DevIdentity string
+	// EraseBudget is how long one DELETE /me works before it answers
+	// 202 (10 s when zero).
+	EraseBudget time.Duration
 	// MaxAnswerBytes is the largest answer Lambda returns
 	// (gateway.MaxResponseBytes): lists stop short of it, through every
 	// front door alike.
@@ -80,6 +88,7 @@ type Server struct {
 	// maxListAnswer bounds a list's body once escaped into a Lambda
 	// answer.
 	maxListAnswer int
+	eraseBudget   time.Duration
 }
 
 // New returns the API's handler, or an error for a configuration that
@@ -104,6 +113,7 @@ func New(cfg Config) (http.Handler, error) {
 		identity:      cfg.Identity,
 		devIdentity:   cfg.DevIdentity,
 		maxListAnswer: cfg.MaxAnswerBytes - answerHeadroom,
+		eraseBudget:   cmp.Or(cfg.EraseBudget, defaultEraseBudget),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -144,6 +154,9 @@ func (s *Server) routes(r *chi.Mux) {
 		r.Post("/attachments", s.handleAttachmentCreate)
 		r.Post("/billing", s.handleBilling)
 		r.Get("/billing", s.handleBillingGet)
+		r.Get("/me", s.handleMe)
+		r.Get("/me/export", s.handleMeExport)
+		r.Delete("/me", s.handleMeDelete)
 	})
 }
 

@@ -381,3 +381,34 @@ func (b *Bolt) ListPurchases(ctx context.Context, userID string) ([]Purchase, er
 	sortPurchases(out)
 	return out, nil
 }
+
+// Count implements routes.NoteStore: how many notes the user has, and
+// how many of them name an attachment, read in one transaction.
+func (b *Bolt) Count(ctx context.Context, userID string) (notes, attachments int, err error) {
+	if err := ctx.Err(); err != nil {
+		return 0, 0, err
+	}
+	err = b.db.View(func(tx *bolt.Tx) error {
+		ub := tx.Bucket(rootBucket).Bucket([]byte(userID))
+		if ub == nil || userID == "" {
+			return nil
+		}
+		return ub.ForEach(func(k, v []byte) error {
+			var r struct {
+				Attachment *string `json:"attachment"`
+			}
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("decode note %s: %w", k, err)
+			}
+			notes++
+			if r.Attachment != nil {
+				attachments++
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("bolt count notes: %w", err)
+	}
+	return notes, attachments, nil
+}

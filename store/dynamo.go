@@ -388,3 +388,36 @@ func (d *Dynamo) ListPurchases(ctx context.Context, userID string) ([]Purchase, 
 		start = page.LastEvaluatedKey
 	}
 }
+
+// Count implements routes.NoteStore: how many notes the user has, and
+// how many of them name an attachment, from one consistent Query that
+// reads only the attachment of each, across DynamoDB's pages.
+func (d *Dynamo) Count(ctx context.Context, userID string) (notes, attachments int, err error) {
+	ctx, cancel := context.WithTimeout(ctx, dynamoTimeout)
+	defer cancel()
+	var start map[string]types.AttributeValue
+	for {
+		out, err := d.client.Query(ctx, &dynamodb.QueryInput{
+			TableName:                 &d.table,
+			KeyConditionExpression:    aws.String("userId = :u"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":u": &types.AttributeValueMemberS{Value: userID}},
+			ProjectionExpression:      aws.String("#a"),
+			ExpressionAttributeNames:  map[string]string{"#a": "attachment"},
+			ConsistentRead:            aws.Bool(true),
+			ExclusiveStartKey:         start,
+		})
+		if err != nil {
+			return 0, 0, fmt.Errorf("dynamo count notes: %w", translate(err, nil))
+		}
+		for _, it := range out.Items {
+			notes++
+			if _, ok := it["attachment"].(*types.AttributeValueMemberS); ok {
+				attachments++
+			}
+		}
+		if out.LastEvaluatedKey == nil {
+			return notes, attachments, nil
+		}
+		start = out.LastEvaluatedKey
+	}
+}

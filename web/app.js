@@ -94,8 +94,6 @@ async function list(more) {
   $("more").hidden = !cursor;
   const ul = $("notes");
   if (!more) ul.replaceChildren();
-  // The identity the API used: it owns every note it lists.
-  if (notes.length > 0) $("who").textContent = notes[0].userId;
   for (const note of notes) {
     const li = $("note").content.firstElementChild.cloneNode(true);
     li.dataset.id = note.noteId;
@@ -113,6 +111,7 @@ async function list(more) {
         await call("DELETE", `/notes/${note.noteId}`);
         if (editing && editing.noteId === note.noteId) reset();
         await list();
+        await me();
         show("", "Deleted");
       } catch (e) {
         show(e.message);
@@ -139,6 +138,7 @@ $("editor").onsubmit = async (event) => {
     else await call("POST", "/notes", body);
     reset();
     await list();
+    await me();
     show("", "Saved");
   } catch (e) {
     show(e.message);
@@ -149,11 +149,56 @@ $("editor").onsubmit = async (event) => {
 $("cancel").onclick = reset;
 $("more").onclick = () => list(true).catch((e) => show(e.message));
 
-// paid shows the storage the caller has paid for (GET /billing).
-async function paid() {
+const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+
+// me shows who the API takes the caller for and what they have (GET
+// /me), and the storage paid for (GET /billing).
+async function me() {
+  const m = await call("GET", "/me");
+  $("who").textContent = m.identityId;
+  $("counts").textContent = `${plural(m.notes, "note", "notes")}, ${plural(m.attachments, "file", "files")}`;
   const { storage, purchases } = await call("GET", "/billing");
-  $("paid").textContent = `${storage} ${storage === 1 ? "note" : "notes"} (${purchases.length} ${purchases.length === 1 ? "payment" : "payments"})`;
+  $("paid").textContent = `${plural(storage, "note", "notes")} (${plural(purchases.length, "payment", "payments")})`;
 }
 
+// exportData saves everything of the caller as one JSON file: every page
+// of GET /me/export, following X-Next-Cursor.
+async function exportData() {
+  const pages = [];
+  let path = "/me/export";
+  for (;;) {
+    const { data, headers } = await call("GET", path, undefined, true);
+    pages.push(data);
+    const next = headers.get("X-Next-Cursor");
+    if (!next) break;
+    path = `/me/export?cursor=${encodeURIComponent(next)}`;
+  }
+  const all = { identityId: pages[0].identityId, notes: pages.flatMap((p) => p.notes), purchases: pages[0].purchases };
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(new Blob([JSON.stringify(all, null, 2)], { type: "application/json" }));
+  a.download = "scratch-export.json";
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 60_000);
+  show("", `Exported ${plural(all.notes.length, "note", "notes")}`);
+}
+
+// erase deletes every note and file of the caller, calling DELETE /me
+// until it says nothing is left. Deployed, the frontend then deletes the
+// Cognito user (Amplify's Auth.deleteUser()).
+async function erase() {
+  if (!confirm("Delete your account? Every note and file goes, for good. What you paid for is kept on record.")) return;
+  show("", "Deleting...");
+  // 202 {"remaining": true} while more remains, 204 (null) when done;
+  // an error throws, with the API's message.
+  while ((await call("DELETE", "/me")) !== null) show("", "Deleting... still going");
+  reset();
+  await list();
+  await me();
+  show("", "Your notes and files are deleted");
+}
+
+$("export").onclick = () => exportData().catch((e) => show(e.message));
+$("erase").onclick = () => erase().catch((e) => show(e.message));
+
 list().catch((e) => show(e.message));
-paid().catch((e) => show(e.message));
+me().catch((e) => show(e.message));

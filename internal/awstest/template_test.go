@@ -13,6 +13,7 @@ import (
 	"github.com/BurntSushi/toml"
 	"gopkg.in/yaml.v3"
 
+	"github.com/scratch-notes/notes-api/attachments"
 	"github.com/scratch-notes/notes-api/internal/testenv"
 	"github.com/scratch-notes/notes-api/routes"
 )
@@ -61,12 +62,17 @@ func TestTemplateFunction(t *testing.T) {
 	}
 
 	// Least privilege: only the five item actions, on the notes table;
-	// records and reads of payments, on the purchases table; objects only
-	// under private/ in the bucket.
+	// records and reads of payments, on the purchases table; objects and
+	// their tags only under private/ in the bucket, and a listing of
+	// private/ alone.
 	stmts := d.Must(t, append(f, "Properties", "Policies", "0", "Statement")...)
 	var actions []string
 	for _, s := range stmts.Content {
-		for _, a := range Scalars(At(s, "Action")) {
+		acts := Scalars(At(s, "Action"))
+		if At(s, "Action").Kind == yaml.ScalarNode {
+			acts = []string{At(s, "Action").Value}
+		}
+		for _, a := range acts {
 			actions = append(actions, a)
 			if strings.Contains(a, "*") {
 				t.Fatalf("wildcard action %s", a)
@@ -82,13 +88,21 @@ func TestTemplateFunction(t *testing.T) {
 			if res.Tag != "!GetAtt" || res.Value != "PurchasesTable.Arn" {
 				t.Fatalf("DynamoDB resource = %s %s, want !GetAtt PurchasesTable.Arn", res.Tag, res.Value)
 			}
-		case strings.HasPrefix(Scalars(At(s, "Action"))[0], "s3:"):
+		case At(s, "Sid").Value == "Attachments":
 			if res.Tag != "!Sub" || res.Value != "${AttachmentsBucket.Arn}/private/*" {
 				t.Fatalf("S3 resource = %s %s", res.Tag, res.Value)
 			}
+		case At(s, "Sid").Value == "ListUsersFiles":
+			if res.Tag != "!GetAtt" || res.Value != "AttachmentsBucket.Arn" ||
+				At(s, "Condition", "StringLike", "s3:prefix").Value != "private/*" {
+				t.Fatal("ListBucket is not on the bucket, for private/ only")
+			}
+		default:
+			t.Fatalf("statement %s", At(s, "Sid").Value)
 		}
 	}
-	want := "dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem dynamodb:DeleteItem dynamodb:Query dynamodb:PutItem dynamodb:Query s3:GetObject s3:PutObject s3:DeleteObject"
+	want := "dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem dynamodb:DeleteItem dynamodb:Query dynamodb:PutItem dynamodb:Query " +
+		"s3:GetObject s3:PutObject s3:PutObjectTagging s3:DeleteObject s3:DeleteObjectTagging s3:ListBucket"
 	if strings.Join(actions, " ") != want {
 		t.Fatalf("actions = %v, want %s", actions, want)
 	}
@@ -218,6 +232,34 @@ func TestTemplateData(t *testing.T) {
 	}
 	if got := strings.Join(Scalars(At(rule, "ExposedHeaders")), ","); got != "ETag" {
 		t.Fatalf("bucket ExposedHeaders = %s", got)
+	}
+	// An upload no note names is swept after a day (its pending tag), and
+	// so is an upload never finished.
+	rules := d.Must(t, append(b, "LifecycleConfiguration", "Rules")...)
+	var sweep, abort bool
+	val := func(n *yaml.Node, path ...string) string {
+		if n = At(n, path...); n == nil {
+			return ""
+		}
+		return n.Value
+	}
+	for _, r := range rules.Content {
+		if val(r, "Status") != "Enabled" {
+			continue
+		}
+		if val(r, "TagFilters", "0", "Key") == "pending" && val(r, "TagFilters", "0", "Value") == "true" &&
+			val(r, "ExpirationInDays") == "1" && At(r, "Prefix") == nil && len(At(r, "TagFilters").Content) == 1 {
+			sweep = true
+		}
+		if val(r, "AbortIncompleteMultipartUpload", "DaysAfterInitiation") == "1" {
+			abort = true
+		}
+	}
+	if !sweep || !abort {
+		t.Fatalf("lifecycle: pending files expire after a day = %v, incomplete uploads aborted = %v", sweep, abort)
+	}
+	if k, v, _ := strings.Cut(attachments.PendingTag, "="); k != "pending" || v != "true" {
+		t.Fatalf("the API tags uploads %s, the lifecycle rule sweeps pending=true", attachments.PendingTag)
 	}
 	if o := At(rule, "AllowedOrigins"); o.Tag != "!Split" || At(o, "1").Tag != "!Ref" || At(o, "1").Value != "AllowedOrigins" {
 		t.Fatalf("bucket AllowedOrigins does not follow the AllowedOrigins parameter")

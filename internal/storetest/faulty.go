@@ -24,6 +24,7 @@ type Faulty struct {
 	ListFn          func(ctx context.Context, userID string, limit int, cursor string) (store.Page, error)
 	UpdateFn        func(ctx context.Context, n store.Note) (store.Note, *string, error)
 	DeleteFn        func(ctx context.Context, userID, noteID string) (store.Note, error)
+	CountFn         func(ctx context.Context, userID string) (int, int, error)
 	AddPurchaseFn   func(ctx context.Context, p store.Purchase) (bool, error)
 	ListPurchasesFn func(ctx context.Context, userID string) ([]store.Purchase, error)
 }
@@ -68,6 +69,14 @@ func (f Faulty) Delete(ctx context.Context, userID, noteID string) (store.Note, 
 	return f.Store.Delete(ctx, userID, noteID)
 }
 
+// Count implements routes.NoteStore.
+func (f Faulty) Count(ctx context.Context, userID string) (int, int, error) {
+	if f.CountFn != nil {
+		return f.CountFn(ctx, userID)
+	}
+	return f.Store.Count(ctx, userID)
+}
+
 // AddPurchase implements routes.PurchaseStore.
 func (f Faulty) AddPurchase(ctx context.Context, p store.Purchase) (bool, error) {
 	if f.AddPurchaseFn != nil {
@@ -85,8 +94,8 @@ func (f Faulty) ListPurchases(ctx context.Context, userID string) ([]store.Purch
 }
 
 // Failing is a Faulty whose operation op ("Create", "Get", "List",
-// "Update", "Delete", "AddPurchase" or "ListPurchases") returns err before
-// doing anything.
+// "Update", "Delete", "Count", "AddPurchase" or "ListPurchases") returns
+// err before doing anything.
 func Failing(s Store, op string, err error) Faulty {
 	f := Faulty{Store: s}
 	switch op {
@@ -100,6 +109,8 @@ func Failing(s Store, op string, err error) Faulty {
 		f.UpdateFn = func(context.Context, store.Note) (store.Note, *string, error) { return store.Note{}, nil, err }
 	case "Delete":
 		f.DeleteFn = func(context.Context, string, string) (store.Note, error) { return store.Note{}, err }
+	case "Count":
+		f.CountFn = func(context.Context, string) (int, int, error) { return 0, 0, err }
 	case "AddPurchase":
 		f.AddPurchaseFn = func(context.Context, store.Purchase) (bool, error) { return false, err }
 	case "ListPurchases":
