@@ -121,12 +121,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 	}
 	if v := getenv("CORS_ALLOWED_ORIGINS"); v != "" {
-		for _, o := range strings.Split(v, ",") {
-			o = strings.TrimSpace(o)
-			if err := routes.ValidateOrigin(o); err != nil {
-				return c, fmt.Errorf("CORS_ALLOWED_ORIGINS: %w", err)
-			}
-			c.cors.AllowedOrigins = append(c.cors.AllowedOrigins, o)
+		if c.cors.AllowedOrigins, err = routes.ParseOrigins(v); err != nil {
+			return c, fmt.Errorf("CORS_ALLOWED_ORIGINS: %w", err)
 		}
 	}
 	if err := c.cors.Validate(); errors.Is(err, routes.ErrCredentialsWithWildcard) {

@@ -29,7 +29,7 @@ func TestConfigDefaults(t *testing.T) {
 	if !c.lambda || c.notesDB != "/tmp/notes.db" {
 		t.Fatalf("lambda defaults = %+v, want the store in /tmp", c)
 	}
-	c = testConfig(t, map[string]string{"PORT": "8080", "CORS_MAX_AGE": "0", "CORS_ALLOWED_ORIGINS": " https://a.example.com ,http://localhost:5173", "NOTES_DB": "x.db"})
+	c = testConfig(t, map[string]string{"PORT": "8080", "CORS_MAX_AGE": "0", "CORS_ALLOWED_ORIGINS": "https://a.example.com,http://localhost:5173", "NOTES_DB": "x.db"})
 	if c.port != 8080 || c.cors.MaxAge != 0 || strings.Join(c.cors.AllowedOrigins, " ") != "https://a.example.com http://localhost:5173" || c.notesDB != "x.db" {
 		t.Fatalf("parsed = %+v", c)
 	}
@@ -74,12 +74,14 @@ func TestConfigRefusals(t *testing.T) {
 		{map[string]string{"CORS_ALLOWED_ORIGINS": "https://*."}, "CORS_ALLOWED_ORIGINS"},
 		{map[string]string{"CORS_ALLOWED_ORIGINS": "https://app.exämple.com"}, "CORS_ALLOWED_ORIGINS"},
 		{map[string]string{"CORS_ALLOWED_ORIGINS": "https://user@app.example.com"}, "CORS_ALLOWED_ORIGINS"},
+		{map[string]string{"CORS_ALLOWED_ORIGINS": "https://a.example.com, http://localhost:5173"}, "CORS_ALLOWED_ORIGINS"},
+		{map[string]string{"CORS_ALLOWED_ORIGINS": "*,https://a.example.com"}, "CORS_ALLOWED_ORIGINS"},
 		// Credentials for every origin, or for a wildcard, would let any
 		// site make credentialed calls.
 		{map[string]string{"CORS_ALLOW_CREDENTIALS": "true"}, "CORS_ALLOW_CREDENTIALS"},
 		{map[string]string{"CORS_ALLOW_CREDENTIALS": "true", "CORS_ALLOWED_ORIGINS": "*"}, "CORS_ALLOW_CREDENTIALS"},
 		{map[string]string{"CORS_ALLOW_CREDENTIALS": "true", "CORS_ALLOWED_ORIGINS": "https://*.example.com"}, "CORS_ALLOW_CREDENTIALS"},
-		{map[string]string{"CORS_ALLOW_CREDENTIALS": "true", "CORS_ALLOWED_ORIGINS": apitest.AppOrigin + ",*"}, "CORS_ALLOW_CREDENTIALS"},
+		{map[string]string{"CORS_ALLOW_CREDENTIALS": "true", "CORS_ALLOWED_ORIGINS": apitest.AppOrigin + ",https://*.example.org"}, "CORS_ALLOW_CREDENTIALS"},
 		{map[string]string{"AWS_ENDPOINT_URL_DYNAMODB": "localhost:8000"}, "AWS_ENDPOINT_URL_DYNAMODB"},
 		{map[string]string{"AWS_ENDPOINT_URL_S3": "ftp://127.0.0.1:9000"}, "AWS_ENDPOINT_URL_S3"},
 		{map[string]string{"AWS_ENDPOINT_URL_SECRETS_MANAGER": "not a url"}, "AWS_ENDPOINT_URL_SECRETS_MANAGER"},

@@ -56,10 +56,11 @@ func ValidateOrigin(o string) error {
 			return bad("want ASCII with no spaces (an internationalised name in its xn-- form)")
 		}
 	}
-	scheme, hostport, ok := strings.Cut(strings.ToLower(o), "://")
+	scheme, hostport, ok := strings.Cut(o, "://")
+	hostport = strings.ToLower(hostport)
 	switch {
 	case !ok || (scheme != "http" && scheme != "https"):
-		return bad("want http:// or https:// then the host, such as https://app.example.com")
+		return bad("want http:// or https:// (in lower case, as browsers send it) then the host, such as https://app.example.com")
 	case strings.ContainsAny(hostport, "/?#@\\"):
 		return bad("want scheme://host[:port] with no path, query, fragment or user (nothing after the host, not even a /)")
 	case strings.Count(hostport, "*") > 1:
@@ -78,6 +79,24 @@ func ValidateOrigin(o string) error {
 		return bad("the host is not a host name, an IPv4 address or a bracketed IPv6 address, with a port from 1 to 65535")
 	}
 	return nil
+}
+
+// ParseOrigins reads a list of allowed origins, CORS_ALLOWED_ORIGINS's and
+// the template's AllowedOrigins parameter's form alike: "*" alone, or
+// origins (see ValidateOrigin) separated by commas, with no spaces. It is
+// the one rule: template.yaml's AllowedPattern says the same, and a test
+// holds the two to every value it knows.
+func ParseOrigins(v string) ([]string, error) {
+	entries := strings.Split(v, ",")
+	for _, o := range entries {
+		if err := ValidateOrigin(o); err != nil {
+			return nil, err
+		}
+		if o == "*" && len(entries) > 1 {
+			return nil, errors.New(`"*" allows every origin: give it alone, or list origins without it`)
+		}
+	}
+	return entries, nil
 }
 
 // Validate refuses a policy New would refuse: a malformed origin, or
@@ -121,7 +140,7 @@ func (c CORS) options() cors.Options {
 func isHost(s string) bool {
 	if i := strings.LastIndexByte(s, ':'); i >= 0 && !strings.HasSuffix(s, "]") {
 		port, err := strconv.Atoi(s[i+1:])
-		if err != nil || port < 1 || port > 65535 || strings.Trim(s[i+1:], "0123456789") != "" {
+		if err != nil || port < 1 || port > 65535 || strings.Trim(s[i+1:], "0123456789") != "" || s[i+1] == '0' {
 			return false
 		}
 		s = s[:i]

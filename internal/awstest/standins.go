@@ -32,20 +32,29 @@ var standinSeq atomic.Int64
 // AWS_SAM_LOCAL=true (the caller's job, setting up inv); it sends the body
 // as raw UTF-8 (isBase64Encoded false: the template has no binary media
 // types), the stage from the template (its Stage parameter's default),
-// the first value of a repeated header and the last of a repeated query
-// key (queryStringParameters; the multi-value forms have them all), and it
-// adds Content-Type: application/json to an answer that has none, and
-// nothing else.
+// the last value of a repeated query key (queryStringParameters; the
+// multi-value form has them all), and it adds Content-Type:
+// application/json to an answer that has none, and nothing else. What a
+// developer meets, as SAM CLI 1.164 and its web server (werkzeug) do it:
+//
+//   - every request has the same request id: RequestContext's default
+//     request_id=str(uuid.uuid4()) is made once, when Python defines it;
+//   - a repeated header arrives as one value joined with ","
+//     (werkzeug's environ), in headers and in multiValueHeaders alike;
+//   - a header with "_" in its name never arrives (werkzeug drops it);
+//   - SAM's own 502, when the function fails, has no CORS headers.
 type SAMLocal struct {
-	inv   apitest.Invoker
-	stage string
+	inv       apitest.Invoker
+	stage     string
+	requestID string
 }
 
 // NewSAMLocal is sam local start-api in front of inv, the function run
 // with AWS_SAM_LOCAL=true.
 func NewSAMLocal(t testing.TB, inv apitest.Invoker) SAMLocal {
 	t.Helper()
-	return SAMLocal{inv: inv, stage: LoadTemplate(t).Value(t, "Parameters", "Stage", "Default")}
+	return SAMLocal{inv: inv, stage: LoadTemplate(t).Value(t, "Parameters", "Stage", "Default"),
+		requestID: fmt.Sprintf("c4a0b1e2-sam-local-%d", standinSeq.Add(1))}
 }
 
 func (s SAMLocal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -83,7 +92,11 @@ func (s SAMLocal) event(r *http.Request, body []byte) map[string]any {
 	}
 	headers, multiHeaders := map[string]any{}, map[string]any{}
 	for k, vs := range r.Header {
-		headers[k], multiHeaders[k] = vs[0], vs
+		if strings.Contains(k, "_") {
+			continue
+		}
+		joined := strings.Join(vs, ",")
+		headers[k], multiHeaders[k] = joined, []string{joined}
 	}
 	headers["X-Forwarded-Proto"], multiHeaders["X-Forwarded-Proto"] = "http", []string{"http"}
 	port := r.Host[strings.LastIndex(r.Host, ":")+1:]
@@ -105,7 +118,7 @@ func (s SAMLocal) event(r *http.Request, body []byte) map[string]any {
 		"isBase64Encoded": false,
 		"requestContext": map[string]any{
 			"resourceId": "123456", "apiId": "1234567890", "resourcePath": "/{proxy+}", "httpMethod": r.Method,
-			"requestId": fmt.Sprintf("sam-%d", standinSeq.Add(1)), "accountId": "123456789012", "stage": s.stage,
+			"requestId": s.requestID, "accountId": "123456789012", "stage": s.stage,
 			"identity": map[string]any{
 				"apiKey": nil, "userArn": nil, "cognitoAuthenticationType": nil, "caller": nil, "userAgent": "Custom User Agent String",
 				"user": nil, "cognitoIdentityPoolId": nil, "cognitoAuthenticationProvider": nil, "sourceIp": "127.0.0.1", "accountId": nil,
@@ -155,9 +168,8 @@ func writeGatewayJSON(w http.ResponseWriter, status int, h http.Header, body str
 
 // Deployed is the template's REST API as API Gateway serves it: a
 // request to a method whose Auth is the default AWS_IAM and that is not
-// signed is refused by API Gateway itself, with 403 {"message":"Missing
-// Authentication Token"} and the headers of the template's DEFAULT_4XX
-// gateway response; a signed one reaches the function with the caller's
+// signed is refused by API Gateway itself, with 403, the body and the
+// headers of the template's DEFAULT_4XX gateway response; a signed one reaches the function with the caller's
 // Cognito identity. The routes and which of them need no signature are
 // read from the template's events. It cannot check a signature (there is
 // no IAM here): any SigV4 Authorization header stands for a valid one.
@@ -168,7 +180,8 @@ type Deployed struct {
 	allowedOrigins string // the AllowedOrigins parameter
 	identity       string // the Cognito identity of a signed request
 	doc            Template
-	unsigned       []apiEvent // events with Auth NONE
+	events         []apiEvent // every event of the function
+	unsigned       []apiEvent // those with Auth NONE
 }
 
 type apiEvent struct{ path, method string }
@@ -184,8 +197,10 @@ func NewDeployed(t testing.TB, inv apitest.Invoker, allowedOrigins, identity str
 	evs := d.Must(t, "Resources", "NotesFunction", "Properties", "Events")
 	for i := 1; i < len(evs.Content); i += 2 {
 		e := evs.Content[i]
+		ev := apiEvent{At(e, "Properties", "Path").Value, strings.ToUpper(At(e, "Properties", "Method").Value)}
+		api.events = append(api.events, ev)
 		if a := At(e, "Properties", "Auth", "Authorizer"); a != nil && a.Value == "NONE" {
-			api.unsigned = append(api.unsigned, apiEvent{At(e, "Properties", "Path").Value, At(e, "Properties", "Method").Value})
+			api.unsigned = append(api.unsigned, ev)
 		}
 	}
 	if len(api.unsigned) == 0 {
@@ -194,31 +209,38 @@ func NewDeployed(t testing.TB, inv apitest.Invoker, allowedOrigins, identity str
 	return api
 }
 
-// route is the template path a request path matches, the most specific
-// first as API Gateway chooses: an exact path, then /{proxy+}.
-func route(path string, unsigned []apiEvent) string {
-	for _, e := range unsigned {
-		if e.path == path {
-			return path
-		}
+// needsSignature reports whether API Gateway asks r for a signature: it
+// matches path and method together (an event on r's exact path for r's
+// method, or ANY), then falls back to /{proxy+} for that method, so that
+// an unsigned OPTIONS /openapi.json reaches the preflight handler; only
+// the template's unsigned events need none.
+func (d Deployed) needsSignature(r *http.Request) bool {
+	matches := func(e apiEvent, path string) bool {
+		return e.path == path && (e.method == r.Method || e.method == "ANY")
 	}
-	if path != "/" {
-		return "/{proxy+}"
+	if slices.ContainsFunc(d.events, func(e apiEvent) bool { return matches(e, r.URL.Path) }) {
+		return !slices.ContainsFunc(d.unsigned, func(e apiEvent) bool { return matches(e, r.URL.Path) })
 	}
-	return ""
+	return !slices.ContainsFunc(d.unsigned, func(e apiEvent) bool { return matches(e, "/{proxy+}") })
 }
 
-func (d Deployed) needsSignature(r *http.Request) bool {
-	p := route(r.URL.Path, d.unsigned)
-	return !slices.ContainsFunc(d.unsigned, func(e apiEvent) bool {
-		return e.path == p && (e.method == r.Method || e.method == "ANY")
-	})
+// gatewayBody is the body of the gateway response named response, as the
+// template's application/json ResponseTemplate makes it for API Gateway's
+// message and request id (API Gateway's own {"message"} without one).
+func (d Deployed) gatewayBody(response, message, requestID string) string {
+	quoted, _ := json.Marshal(message)
+	tpl := At(d.doc.Root, "Resources", "NotesApi", "Properties", "GatewayResponses", response, "ResponseTemplates", "application/json")
+	if tpl == nil {
+		return `{"message":` + string(quoted) + `}`
+	}
+	return strings.NewReplacer("$context.error.messageString", string(quoted), "$context.requestId", requestID).Replace(tpl.Value)
 }
 
 func (d Deployed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	signed := strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ")
 	if d.needsSignature(r) && !signed {
-		writeGatewayJSON(w, http.StatusForbidden, d.gatewayHeaders(r, "DEFAULT_4XX"), `{"message":"Missing Authentication Token"}`)
+		writeGatewayJSON(w, http.StatusForbidden, d.gatewayHeaders(r, "DEFAULT_4XX"),
+			d.gatewayBody("DEFAULT_4XX", "Missing Authentication Token", fmt.Sprintf("gw-%d", standinSeq.Add(1))))
 		return
 	}
 	body, _ := io.ReadAll(r.Body)
@@ -232,7 +254,8 @@ func (d Deployed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	out, err := d.inv.Invoke(r.Context(), payload)
 	var resp events.APIGatewayProxyResponse
 	if err != nil || json.Unmarshal(out, &resp) != nil || resp.StatusCode == 0 {
-		writeGatewayJSON(w, http.StatusBadGateway, d.gatewayHeaders(r, "DEFAULT_5XX"), `{"message": "Internal server error"}`)
+		writeGatewayJSON(w, http.StatusBadGateway, d.gatewayHeaders(r, "DEFAULT_5XX"),
+			d.gatewayBody("DEFAULT_5XX", "Internal server error", ev.RequestContext.RequestID))
 		return
 	}
 	h := http.Header{}

@@ -3,6 +3,8 @@ package awstest
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -57,6 +59,7 @@ func TestSAMLocalEventFilesMatchStandin(t *testing.T) {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Add("X-Twice", "first")
 	req.Header.Add("X-Twice", "second")
+	req.Header["X_Under"] = []string{"dropped"}
 	w := httptest.NewRecorder()
 	api.ServeHTTP(w, req)
 	if w.Header().Get("Content-Type") != "application/json" {
@@ -64,7 +67,8 @@ func TestSAMLocalEventFilesMatchStandin(t *testing.T) {
 	}
 	var sent events.APIGatewayProxyRequest
 	json.Unmarshal(rec.last, &sent)
-	if sent.IsBase64Encoded || sent.Body != `{"content":"x"}` || sent.Headers["X-Twice"] != "first" ||
+	if sent.IsBase64Encoded || sent.Body != `{"content":"x"}` || sent.Headers["X-Twice"] != "first,second" ||
+		len(sent.MultiValueHeaders["X-Twice"]) != 1 || sent.Headers["X_Under"] != "" ||
 		sent.QueryStringParameters["limit"] != "2" || sent.RequestContext.Stage != "dev" {
 		t.Fatalf("the stand-in sent %s", rec.last)
 	}
@@ -87,6 +91,69 @@ func TestSAMLocalEventFilesMatchStandin(t *testing.T) {
 		if ev.IsBase64Encoded || ev.RequestContext.Stage != sent.RequestContext.Stage || ev.RequestContext.Identity.CognitoIdentityID != "" {
 			t.Fatalf("%s: base64 %v, stage %q, identity %q; sam local sends none, %q, none", f,
 				ev.IsBase64Encoded, ev.RequestContext.Stage, ev.RequestContext.Identity.CognitoIdentityID, sent.RequestContext.Stage)
+		}
+	}
+}
+
+// TestSAMLocalSameRequestID: under sam local every request carries one
+// request id, as SAM CLI 1.164 makes it once; and its own 502 has no CORS
+// headers.
+func TestSAMLocalSameRequestID(t *testing.T) {
+	rec := &recorder{Invoker: apitest.InvokerFunc(func(context.Context, []byte) ([]byte, error) {
+		return []byte(`{"statusCode":204}`), nil
+	})}
+	api := NewSAMLocal(t, rec)
+	var ids []string
+	for range 2 {
+		api.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/notes", nil))
+		var sent events.APIGatewayProxyRequest
+		json.Unmarshal(rec.last, &sent)
+		ids = append(ids, sent.RequestContext.RequestID)
+	}
+	if ids[0] == "" || ids[0] != ids[1] {
+		t.Fatalf("request ids %v, want one for every request", ids)
+	}
+	failing := NewSAMLocal(t, apitest.InvokerFunc(func(context.Context, []byte) ([]byte, error) { return nil, errors.New("crashed") }))
+	w := httptest.NewRecorder()
+	req := httptest.NewRequest("GET", "/notes", nil)
+	req.Header.Set("Origin", "https://app.example.com")
+	failing.ServeHTTP(w, req)
+	if w.Code != http.StatusBadGateway || w.Header().Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("SAM's own failure = %d %v, want a 502 without CORS", w.Code, w.Header())
+	}
+}
+
+// TestDeployedMatchesMethod: API Gateway matches path and method
+// together, then falls back to /{proxy+}: an unsigned OPTIONS
+// /openapi.json is the preflight route's (unsigned), an unsigned PUT
+// /openapi.json the proxy's (signed), and API Gateway's own errors have
+// the function's shape.
+func TestDeployedMatchesMethod(t *testing.T) {
+	var reached []string
+	api := NewDeployed(t, apitest.InvokerFunc(func(_ context.Context, payload []byte) ([]byte, error) {
+		var ev events.APIGatewayProxyRequest
+		json.Unmarshal(payload, &ev)
+		reached = append(reached, ev.HTTPMethod+" "+ev.Path)
+		return []byte(`{"statusCode":200,"body":"{}"}`), nil
+	}), "*", "us-east-1:someone")
+	for _, tc := range []struct {
+		method, path string
+		reaches      bool
+	}{
+		{"OPTIONS", "/openapi.json", true}, {"GET", "/openapi.json", true}, {"PUT", "/openapi.json", false},
+		{"POST", "/billing/webhook", true}, {"GET", "/billing/webhook", false}, {"OPTIONS", "/notes", true}, {"GET", "/notes", false},
+	} {
+		reached = nil
+		w := httptest.NewRecorder()
+		api.ServeHTTP(w, httptest.NewRequest(tc.method, tc.path, nil))
+		if got := len(reached) == 1; got != tc.reaches {
+			t.Fatalf("unsigned %s %s reached the function = %v, want %v (%d %s)", tc.method, tc.path, got, tc.reaches, w.Code, w.Body)
+		}
+		if !tc.reaches {
+			var body struct{ Error, RequestID string }
+			if w.Code != http.StatusForbidden || json.Unmarshal(w.Body.Bytes(), &body) != nil || body.Error != "Missing Authentication Token" || body.RequestID == "" {
+				t.Fatalf("unsigned %s %s = %d %s, want 403 {error, requestId}", tc.method, tc.path, w.Code, w.Body)
+			}
 		}
 	}
 }

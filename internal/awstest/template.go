@@ -135,7 +135,7 @@ func (d Template) GatewayOrigin(t testing.TB, n *yaml.Node, allowed string) stri
 }
 
 // condition evaluates the template's conditions on AllowedOrigins: !Equals,
-// !Not, !Select of !Split, and !Ref of the parameter.
+// !Not, !Or, !Condition, !Select of !Split, and !Ref of the parameter.
 func (d Template) condition(t testing.TB, n *yaml.Node, allowed string) bool {
 	t.Helper()
 	var value func(n *yaml.Node) string
@@ -161,6 +161,15 @@ func (d Template) condition(t testing.TB, n *yaml.Node, allowed string) bool {
 		return value(At(n, "0")) == value(At(n, "1"))
 	case "!Not":
 		return !d.condition(t, At(n, "0"), allowed)
+	case "!Or":
+		for _, c := range n.Content {
+			if d.condition(t, c, allowed) {
+				return true
+			}
+		}
+		return false
+	case "!Condition":
+		return d.condition(t, At(d.Root, "Conditions", n.Value), allowed)
 	}
 	t.Fatalf("condition %s", n.Tag)
 	return false

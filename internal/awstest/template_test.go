@@ -54,10 +54,17 @@ func TestTemplateFunction(t *testing.T) {
 			t.Fatalf("Environment.Variables has no %s", v)
 		}
 	}
-	for v, ref := range map[string]string{"NOTES_TABLE": "NotesTable", "PURCHASES_TABLE": "PurchasesTable", "ATTACHMENTS_BUCKET": "AttachmentsBucket",
-		"CORS_ALLOWED_ORIGINS": "AllowedOrigins", "STRIPE_SECRET_ARN": "StripeSecretArn"} {
+	for v, ref := range map[string]string{"CORS_ALLOWED_ORIGINS": "AllowedOrigins", "STRIPE_SECRET_ARN": "StripeSecretArn"} {
 		if n := At(vars, v); n.Tag != "!Ref" || n.Value != ref {
 			t.Fatalf("%s = %s %s, want !Ref %s", v, n.Tag, n.Value, ref)
+		}
+	}
+	// The stack's own table or bucket, or the one named to reuse.
+	for v, r := range map[string][2]string{"NOTES_TABLE": {"MakeNotesTable", "NotesTable"}, "PURCHASES_TABLE": {"MakePurchasesTable", "PurchasesTable"},
+		"ATTACHMENTS_BUCKET": {"MakeBucket", "AttachmentsBucket"}} {
+		made, existing := ifMade(t, At(vars, v), r[0])
+		if made.Tag != "!Ref" || made.Value != r[1] || existing.Tag != "!Ref" || existing.Value != "Existing"+r[1] {
+			t.Fatalf("%s is not !Ref %s, or the existing one's name", v, r[1])
 		}
 	}
 
@@ -80,20 +87,22 @@ func TestTemplateFunction(t *testing.T) {
 		}
 		res := At(s, "Resource")
 		switch {
-		case At(s, "Sid").Value == "NotesTable":
-			if res.Tag != "!GetAtt" || res.Value != "NotesTable.Arn" {
-				t.Fatalf("DynamoDB resource = %s %s, want !GetAtt NotesTable.Arn", res.Tag, res.Value)
-			}
-		case At(s, "Sid").Value == "PurchasesTable":
-			if res.Tag != "!GetAtt" || res.Value != "PurchasesTable.Arn" {
-				t.Fatalf("DynamoDB resource = %s %s, want !GetAtt PurchasesTable.Arn", res.Tag, res.Value)
+		case At(s, "Sid").Value == "NotesTable", At(s, "Sid").Value == "PurchasesTable":
+			table := At(s, "Sid").Value
+			made, existing := ifMade(t, res, "Make"+table)
+			if made.Tag != "!GetAtt" || made.Value != table+".Arn" || existing.Tag != "!Sub" ||
+				existing.Value != "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${Existing"+table+"}" {
+				t.Fatalf("DynamoDB resource of %s is not that table's ARN, or the existing one's", table)
 			}
 		case At(s, "Sid").Value == "Attachments":
-			if res.Tag != "!Sub" || res.Value != "${AttachmentsBucket.Arn}/private/*" {
-				t.Fatalf("S3 resource = %s %s", res.Tag, res.Value)
+			made, existing := ifMade(t, At(res, "1", "Bucket"), "MakeBucket")
+			if res.Tag != "!Sub" || At(res, "0").Value != "${Bucket}/private/*" || made.Value != "AttachmentsBucket.Arn" ||
+				existing.Value != "arn:${AWS::Partition}:s3:::${ExistingAttachmentsBucket}" {
+				t.Fatal("S3 object actions are not on private/* of the bucket")
 			}
 		case At(s, "Sid").Value == "ListUsersFiles":
-			if res.Tag != "!GetAtt" || res.Value != "AttachmentsBucket.Arn" ||
+			made, existing := ifMade(t, res, "MakeBucket")
+			if made.Value != "AttachmentsBucket.Arn" || existing.Value != "arn:${AWS::Partition}:s3:::${ExistingAttachmentsBucket}" ||
 				At(s, "Condition", "StringLike", "s3:prefix").Value != "private/*" {
 				t.Fatal("ListBucket is not on the bucket, for private/ only")
 			}
@@ -179,6 +188,7 @@ func TestTemplateApi(t *testing.T) {
 			"*":                       "'*'",
 			"https://app.example.com": "'https://app.example.com'",
 			"https://app.example.com,https://*.example.org": "method.request.header.Origin",
+			"https://*.example.com":                         "method.request.header.Origin",
 		} {
 			if got := d.GatewayOrigin(t, At(h, "Access-Control-Allow-Origin"), allowed); got != want {
 				t.Fatalf("%s Allow-Origin with AllowedOrigins=%s is %s, want %s", rt, allowed, got, want)
@@ -189,6 +199,10 @@ func TestTemplateApi(t *testing.T) {
 		}
 		if v := At(h, "Access-Control-Allow-Methods"); v == nil || v.Value != "'GET,POST,PUT,DELETE,OPTIONS'" {
 			t.Fatalf("%s Allow-Methods = %v", rt, v)
+		}
+		// The body is spelled out, in the function's {"error"} shape.
+		if v := d.Value(t, append(api, "GatewayResponses", rt, "ResponseTemplates", "application/json")...); v != `{"error":$context.error.messageString,"requestId":"$context.requestId"}` {
+			t.Fatalf("%s body = %s", rt, v)
 		}
 	}
 	// One API, one stage: nothing else declares a stage or a deployment.
@@ -275,13 +289,15 @@ func TestTemplateIdentity(t *testing.T) {
 	if got := Scalars(d.Must(t, "Resources", "UserPool", "Properties", "UsernameAttributes")); strings.Join(got, ",") != "email" {
 		t.Fatalf("UsernameAttributes = %v, want email sign-in", got)
 	}
+	// Alice@x.com and alice@x.com are one account.
+	d.Equal(t, "false", "Resources", "UserPool", "Properties", "UsernameConfiguration", "CaseSensitive")
 	d.Equal(t, "false", "Resources", "UserPoolClient", "Properties", "GenerateSecret")
 	d.Equal(t, "false", "Resources", "IdentityPool", "Properties", "AllowUnauthenticatedIdentities")
 	role := []string{"Resources", "AuthenticatedRole", "Properties"}
 	trust := d.Must(t, append(role, "AssumeRolePolicyDocument", "Statement", "0")...)
 	if At(trust, "Principal", "Federated").Value != "cognito-identity.amazonaws.com" ||
 		At(trust, "Condition", "ForAnyValue:StringLike", "cognito-identity.amazonaws.com:amr").Value != "authenticated" ||
-		At(trust, "Condition", "StringEquals", "cognito-identity.amazonaws.com:aud").Value != "IdentityPool" {
+		!madeRef(t, At(trust, "Condition", "StringEquals", "cognito-identity.amazonaws.com:aud"), "MakeIdentityPool", "IdentityPool") {
 		t.Fatal("the authenticated role does not trust only this identity pool's authenticated identities")
 	}
 	// A signed-in user may call this API and nothing else: no S3 right of
@@ -299,7 +315,7 @@ func TestTemplateIdentity(t *testing.T) {
 	if r := d.Must(t, "Resources", "IdentityPoolRoles", "Properties", "Roles", "authenticated"); r.Tag != "!GetAtt" || r.Value != "AuthenticatedRole.Arn" {
 		t.Fatalf("authenticated identities get %s %s, want the AuthenticatedRole", r.Tag, r.Value)
 	}
-	if r := d.Must(t, "Resources", "IdentityPoolRoles", "Properties", "IdentityPoolId"); r.Tag != "!Ref" || r.Value != "IdentityPool" {
+	if r := d.Must(t, "Resources", "IdentityPoolRoles", "Properties", "IdentityPoolId"); !madeRef(t, r, "MakeIdentityPool", "IdentityPool") {
 		t.Fatal("the role attachment is not on this identity pool")
 	}
 }
@@ -323,18 +339,21 @@ func TestTemplateParametersAndOutputs(t *testing.T) {
 			t.Fatalf("parameter %s: its default %q does not match its AllowedPattern", p, def.Value)
 		}
 	}
-	origins := regexp.MustCompile(d.Value(t, "Parameters", "AllowedOrigins", "AllowedPattern"))
-	for v, ok := range map[string]bool{
-		"*": true, "https://app.example.com": true, "https://app.example.com,https://*.example.org": true, "http://localhost:5173": true,
-		"https://a.example.com, https://b.example.com": false, "": false, "app.example.com": false, "https://a.com,": false, "*,https://a.com": false,
-	} {
-		if origins.MatchString(v) != ok {
-			t.Fatalf("AllowedOrigins %q accepted = %v, want %v", v, !ok, ok)
-		}
+	if regexp.MustCompile(d.Value(t, "Parameters", "AllowedOrigins", "AllowedPattern")).MatchString("") {
+		t.Fatal("AllowedOrigins takes an empty value")
 	}
 	arn := regexp.MustCompile(d.Value(t, "Parameters", "StripeSecretArn", "AllowedPattern"))
-	if !arn.MatchString("arn:aws:secretsmanager:eu-west-1:123456789012:secret:stripe-AbCdEf") || arn.MatchString("sk_live_abc") {
-		t.Fatal("StripeSecretArn's pattern does not take a secret ARN, or takes a key")
+	for v, ok := range map[string]bool{
+		"": true, "arn:aws:secretsmanager:eu-west-1:123456789012:secret:stripe-AbCdEf": true,
+		"arn:aws:secretsmanager:us-east-1:123456789012:secret:scratch/stripe-x1Y2z3":    true,
+		"arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret:stripe-AbCdEf": true,
+		"sk_live_abc": false, "arn:aws:secretsmanager:eu-west-1:123456789012:secret:stripe": false,
+		"arn:aws:secretsmanager:eu-west-1:123456789012:secret:": false, "arn:aws:secretsmanager:eu-west-1:1234:secret:s-AbCdEf": false,
+		"scratch/stripe": false, "arn:aws:secretsmanager:eu-west-1:123456789012:secret:stripe-AbCdEf ": false,
+	} {
+		if arn.MatchString(v) != ok {
+			t.Errorf("StripeSecretArn %q taken = %v, want %v", v, !ok, ok)
+		}
 	}
 	for _, o := range []string{"ApiUrl", "Region", "UserPoolId", "UserPoolClientId", "IdentityPoolId", "AttachmentsBucketName", "StripeWebhookUrl"} {
 		d.Must(t, "Outputs", o, "Value")
@@ -437,7 +456,7 @@ func toStrings(v any) []string {
 // users' data.
 func TestTemplateKeepsData(t *testing.T) {
 	d := LoadTemplate(t)
-	for _, r := range []string{"NotesTable", "PurchasesTable", "UserPool", "AttachmentsBucket"} {
+	for _, r := range []string{"NotesTable", "PurchasesTable", "UserPool", "IdentityPool", "AttachmentsBucket"} {
 		d.Equal(t, "Retain", "Resources", r, "DeletionPolicy")
 		d.Equal(t, "Retain", "Resources", r, "UpdateReplacePolicy")
 	}
@@ -453,5 +472,83 @@ func TestCfnLint(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err != nil || len(strings.TrimSpace(string(out))) > 0 {
 		t.Fatalf("cfn-lint: %v\n%s", err, out)
+	}
+}
+
+// originValues are what people type for AllowedOrigins: the README's
+// examples, and each slip the deploying issue names.
+var originValues = map[string]bool{
+	"*": true, "https://app.example.com": true, "https://app.example.com,https://*.example.org": true,
+	"http://localhost:5173": true, "https://*.example.com": true, "http://127.0.0.1:3000": true, "https://[::1]:8443": true,
+	"https://app.example.com:443": true, "https://App.Example.com": true, "https://xn--bcher-kva.example": true,
+	"https://app.example.com/": false, "https://app.example.com/path": false, "https://app.example.com?x=1": false,
+	"https://app.example.com#top": false, "https://user@app.example.com": false, "https://app.*.com": false,
+	"https://*.com": false, "https://*.": false, "https://*.*.example.com": false, "app.example.com": false,
+	"ftp://app.example.com": false, "HTTPS://app.example.com": false, "https://app.example.com:0": false,
+	"https://app.example.com:65536": false, "https://app.example.com:080": false, "https://bücher.example": false,
+	"https://a.example.com, https://b.example.com": false, "https://a.com,": false, ",https://a.com": false,
+	"*,https://a.com": false, "https://a.com,*": false, "https://-a.example.com": false, "https://a-.example.com": false,
+	"https://a..example.com": false, "https://app.example.com.": false, " https://app.example.com": false,
+	"https://[]": false, "https://a.example.com\\": false,
+}
+
+// TestAllowedOriginsOneRule: every value the template's AllowedOrigins
+// takes, the function takes, and every value it refuses, the function
+// refuses: no value deploys a stack whose function then refuses to start.
+func TestAllowedOriginsOneRule(t *testing.T) {
+	pattern := regexp.MustCompile(LoadTemplate(t).Value(t, "Parameters", "AllowedOrigins", "AllowedPattern"))
+	for v, want := range originValues {
+		_, err := routes.ParseOrigins(v)
+		if template, function := pattern.MatchString(v), err == nil; template != function || template != want {
+			t.Errorf("AllowedOrigins %q: the template takes it %v, the function %v (%v); want both %v", v, template, function, err, want)
+		}
+	}
+}
+
+// ifMade is the two branches of n, which must be !If [cond, made,
+// existing]: what the stack makes, or what a parameter names to reuse.
+func ifMade(t *testing.T, n *yaml.Node, cond string) (made, existing *yaml.Node) {
+	t.Helper()
+	if n == nil || n.Tag != "!If" || At(n, "0").Value != cond || len(n.Content) != 3 {
+		t.Fatalf("want !If [%s, ...], got %v", cond, n)
+	}
+	return At(n, "1"), At(n, "2")
+}
+
+// madeRef reports whether n is !If [cond, !Ref resource, !Ref
+// Existing<resource>Id].
+func madeRef(t *testing.T, n *yaml.Node, cond, resource string) bool {
+	t.Helper()
+	made, existing := ifMade(t, n, cond)
+	return made.Tag == "!Ref" && made.Value == resource && existing.Tag == "!Ref" && existing.Value == "Existing"+resource+"Id"
+}
+
+// TestTemplateReuse: a new stack can take over what an earlier one kept,
+// or what the original Node.js app made: each of the tables, the bucket
+// and the Cognito pools is made only when no existing one is named
+// (empty by default, so a guided deploy's defaults make them all), and
+// everything that names it names the one in use.
+func TestTemplateReuse(t *testing.T) {
+	d := LoadTemplate(t)
+	for resource, param := range map[string]string{"NotesTable": "ExistingNotesTable", "PurchasesTable": "ExistingPurchasesTable",
+		"AttachmentsBucket": "ExistingAttachmentsBucket", "UserPool": "ExistingUserPoolId", "UserPoolClient": "ExistingUserPoolClientId",
+		"IdentityPool": "ExistingIdentityPoolId"} {
+		d.Equal(t, "", "Parameters", param, "Default")
+		cond := d.Value(t, "Resources", resource, "Condition")
+		c := d.Must(t, "Conditions", cond)
+		if c.Tag != "!Equals" || At(c, "0").Tag != "!Ref" || At(c, "0").Value != param || At(c, "1").Value != "" {
+			t.Fatalf("%s is made on %s, want when %s is empty", resource, cond, param)
+		}
+	}
+	// The outputs name what is in use, made or reused.
+	for output, r := range map[string][2]string{"UserPoolId": {"MakeUserPool", "UserPool"}, "IdentityPoolId": {"MakeIdentityPool", "IdentityPool"}} {
+		if !madeRef(t, d.Must(t, "Outputs", output, "Value"), r[0], r[1]) {
+			t.Fatalf("output %s does not name the pool in use", output)
+		}
+	}
+	// An existing identity pool trusts an existing user pool and client:
+	// CloudFormation refuses one without them.
+	for _, rule := range []string{"ClientOfItsPool", "IdentityPoolOfItsUsers"} {
+		d.Must(t, "Rules", rule, "Assertions", "0", "Assert")
 	}
 }
