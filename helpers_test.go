@@ -56,7 +56,11 @@ type process struct {
 	cmd  *exec.Cmd
 	done chan struct{}
 	err  error // how it exited, once done is closed
+	out  testenv.Buffer
 }
+
+// output is what the process has written so far, stdout and stderr.
+func (p *process) output() []byte { return p.out.Bytes() }
 
 // startBinary starts the built command as the local server, as `make run`
 // does (NOTES_DB in a temporary directory unless env sets it), and
@@ -67,6 +71,7 @@ func startBinary(t testing.TB, env ...string) *process {
 	p := &process{URL: "http://127.0.0.1:" + strconv.Itoa(port), cmd: exec.Command(localBinary(t)), done: make(chan struct{})}
 	p.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "PORT=" + strconv.Itoa(port),
 		"NOTES_DB=" + filepath.Join(t.TempDir(), "notes.db")}, env...)
+	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

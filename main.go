@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
@@ -45,11 +47,23 @@ var (
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	log := newLogger(os.Stdout, os.Getenv("AWS_LAMBDA_LOG_LEVEL"))
 	if err := run(os.Getenv, log); err != nil {
-		fmt.Fprintln(os.Stderr, "notes-api:", err)
+		log.Error("notes-api cannot start: " + err.Error())
 		os.Exit(1)
 	}
+}
+
+// newLogger writes every line as one JSON object in Lambda's JSON log
+// format (timestamp, level, message; under Lambda its requestId and the
+// trace id too), locally and deployed alike, at level and above: the
+// AWS_LAMBDA_LOG_LEVEL that the template's LoggingConfig makes Lambda
+// set (INFO when unset, or unknown).
+func newLogger(w io.Writer, level string) *slog.Logger {
+	lvl := map[string]slog.Level{"TRACE": slog.LevelDebug - 4, "DEBUG": slog.LevelDebug, "INFO": slog.LevelInfo,
+		"WARN": slog.LevelWarn, "ERROR": slog.LevelError, "FATAL": slog.LevelError + 4}[strings.ToUpper(level)]
+	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lvl, ReplaceAttr: lambdacontext.ReplaceAttr})
+	return slog.New(gateway.LogHandler(h))
 }
 
 // config is the environment, parsed and checked.

@@ -66,7 +66,40 @@ type Error struct {
 	err     error
 }
 
-func (e *Error) Error() string { return fmt.Sprintf("stripe charge: %s: %v", e.Message, e.err) }
+func (e *Error) Error() string { return redact(fmt.Sprintf("stripe: %s: %v", e.Message, e.err)) }
+
+// redact blanks what must never reach a log line from an error's text,
+// which may quote Stripe's messages: keys (sk_, rk_, pk_), webhook signing
+// secrets (whsec_), card tokens (tok_) and client secrets (_secret_),
+// each with the run of name characters after it.
+func redact(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		n := 0
+		for _, p := range []string{"sk_", "rk_", "pk_", "whsec_", "tok_", "_secret_"} {
+			if strings.HasPrefix(s[i:], p) && (p[0] == '_' || i == 0 || !nameChar(s[i-1])) {
+				n = len(p)
+				break
+			}
+		}
+		if n == 0 {
+			b.WriteByte(s[i])
+			i++
+			continue
+		}
+		j := i + n
+		for j < len(s) && (nameChar(s[j]) || s[j] == '*') {
+			j++
+		}
+		b.WriteString(s[i:i+n] + "[redacted]")
+		i = j
+	}
+	return b.String()
+}
+
+func nameChar(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_'
+}
 func (e *Error) Unwrap() error { return e.err }
 
 // chargeTimeout is how long one charge may take, Stripe's own retries

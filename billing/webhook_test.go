@@ -137,3 +137,21 @@ func TestKeysFailureRemembered(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorRedacts: an error's text, which goes to the log, never holds
+// a key, a signing secret, a card token or a client secret, whatever
+// Stripe's message quoted.
+func TestErrorRedacts(t *testing.T) {
+	e := &Error{Kind: Upstream, Message: upstreamMessage, err: errors.New(
+		"Invalid API Key provided: sk_live_abc123; Authorization was 'Bearer sk_test_4eC39HqLyjWDarjtT1zdp7dc'; " +
+			"No such token: 'tok_visa'; whsec_x1y2; pi_3Mt_secret_YrKJUK; rk_live_z (pk_test_q)")}
+	got := e.Error()
+	for _, leak := range []string{"abc123", "4eC39", "tok_visa", "x1y2", "YrKJUK", "rk_live_z", "pk_test_q"} {
+		if strings.Contains(got, leak) {
+			t.Fatalf("Error() = %q holds %q", got, leak)
+		}
+	}
+	if !strings.Contains(got, "Invalid API Key provided") || !strings.Contains(got, "No such token") {
+		t.Fatalf("Error() = %q lost what an operator needs", got)
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
@@ -147,7 +148,7 @@ func (g *Handler) invokeV1(ctx context.Context, payload []byte) ([]byte, error) 
 			// The adapter could not make a request of it (and would
 			// say so on stdout): the handler still answers, so that the
 			// answer carries CORS headers, but only with a 400.
-			g.log.WarnContext(ctx, "v1 event is not a request", "request_id", id, "error", err.Error())
+			g.log.WarnContext(ctx, "v1 event is not a request", "apiRequestId", id, "error", err.Error())
 			problem = "it is not an HTTP request"
 			ev.HTTPMethod, ev.Path, ev.RequestContext.DomainName = http.MethodGet, "/", ""
 			ev.QueryStringParameters, ev.MultiValueQueryStringParameters = nil, nil
@@ -193,7 +194,7 @@ func (g *Handler) invokeV2(ctx context.Context, payload []byte) ([]byte, error) 
 	}
 	if problem == "" {
 		if err := requestable(ev.RequestContext.HTTP.Method, ev.RequestContext.DomainName, path, ev.RawQueryString); err != nil {
-			g.log.WarnContext(ctx, "v2 event is not a request", "request_id", id, "error", err.Error())
+			g.log.WarnContext(ctx, "v2 event is not a request", "apiRequestId", id, "error", err.Error())
 			problem = "it is not an HTTP request"
 			ev.RequestContext.HTTP.Method, ev.RawPath, ev.RequestContext.HTTP.Path = http.MethodGet, "/", "/"
 			ev.RawQueryString, ev.QueryStringParameters, ev.RequestContext.DomainName = "", nil, ""
@@ -251,7 +252,7 @@ func badEventHeaders(requestID string) http.Header {
 }
 
 func (g *Handler) logTooLarge(ctx context.Context, requestID string, n int) {
-	g.log.ErrorContext(ctx, "answer over Lambda's response limit", "request_id", requestID, "bytes", n)
+	g.log.ErrorContext(ctx, "answer over Lambda's response limit", "apiRequestId", requestID, "bytes", n)
 }
 
 // tooLargeBody is the answer that stands in for one Lambda would refuse to
@@ -335,3 +336,30 @@ func withCaller(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
+
+// LogHandler puts on every log line written in an invocation Lambda's
+// request id (requestId, as Lambda's own JSON log lines name it) and the
+// X-Ray trace id (traceId), when there are any, then hands it to next.
+func LogHandler(next slog.Handler) slog.Handler { return logHandler{next} }
+
+type logHandler struct{ slog.Handler }
+
+// Handle implements slog.Handler.
+func (h logHandler) Handle(ctx context.Context, r slog.Record) error {
+	if lc, ok := lambdacontext.FromContext(ctx); ok && lc.AwsRequestID != "" {
+		r.AddAttrs(slog.String("requestId", lc.AwsRequestID))
+	}
+	// aws-lambda-go keeps the trace id under this string key.
+	if id, _ := ctx.Value("x-amzn-trace-id").(string); id != "" {
+		r.AddAttrs(slog.String("traceId", id))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+// WithAttrs implements slog.Handler.
+func (h logHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return logHandler{h.Handler.WithAttrs(attrs)}
+}
+
+// WithGroup implements slog.Handler.
+func (h logHandler) WithGroup(name string) slog.Handler { return logHandler{h.Handler.WithGroup(name)} }

@@ -189,6 +189,7 @@ func (s *Server) handleAttachmentCreate(w http.ResponseWriter, r *http.Request) 
 		s.writeError(w, r, err)
 		return
 	}
+	s.count(r.Context(), metricUploadsSigned)
 	s.writeJSON(w, r, http.StatusCreated, uploadJSON{Key: key, UploadURL: up.URL, Method: up.Method,
 		Headers: up.Header, ExpiresAt: up.Expires.UnixMilli()})
 }
@@ -244,7 +245,7 @@ func (s *Server) deleteFile(r *http.Request, userID, key string) {
 	}
 	ctx := context.WithoutCancel(r.Context())
 	if err := s.files.Delete(ctx, objectKey(userID, key)); err != nil {
-		s.log.ErrorContext(ctx, "attachment file not deleted", "request_id", requestIDFrom(ctx),
+		s.log.ErrorContext(ctx, "attachment file not deleted",
 			"key", objectKey(userID, key), "error", err.Error())
 	}
 }

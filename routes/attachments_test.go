@@ -387,7 +387,7 @@ func (f *failingFiles) Delete(ctx context.Context, key string) error {
 // TestFileDeleteFailure: a file that cannot be deleted is logged with its
 // key, and the note change it follows is neither lost nor undone.
 func TestFileDeleteFailure(t *testing.T) {
-	var logs syncBuffer
+	var logs testenv.Buffer
 	ff := &failingFiles{Files: localBucket(t).files}
 	s := defaults()
 	s.files = ff

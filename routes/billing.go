@@ -128,6 +128,7 @@ func (s *Server) handleBilling(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, err)
 			return
 		}
+		s.count(r.Context(), metricIntents)
 		s.writeJSON(w, r, http.StatusCreated, intentResult{PaymentIntentID: pi.ID, ClientSecret: pi.ClientSecret,
 			Amount: pi.Amount, Storage: storage, Status: pi.Status})
 		return
@@ -143,9 +144,9 @@ func (s *Server) handleBilling(w http.ResponseWriter, r *http.Request) {
 	// records it too.
 	if _, err := s.purchases.AddPurchase(r.Context(), store.Purchase{UserID: user, ID: id, Storage: storage, Amount: amount,
 		CreatedAt: time.Now().UnixMilli()}); err != nil {
-		s.log.ErrorContext(r.Context(), "charge not recorded", "request_id", requestIDFrom(r.Context()),
-			"charge_id", id, "identity_id", user, "storage", storage, "error", err.Error())
+		s.log.ErrorContext(r.Context(), "charge not recorded", "charge_id", id, "identity_id", user, "storage", storage, "error", err.Error())
 	}
+	s.emit(r.Context(), "", metric{metricCharges, unitCount, 1}, metric{metricChargeAmount, unitNone, float64(amount)})
 	s.writeJSON(w, r, http.StatusOK, chargeResult{Status: true, Amount: amount, ChargeID: id})
 }
 
@@ -171,7 +172,7 @@ type webhookResult struct {
 // 5xx, so that Stripe delivers the event again.
 func (s *Server) handleBillingWebhook(w http.ResponseWriter, r *http.Request) {
 	if s.billing == nil {
-		s.log.WarnContext(r.Context(), "webhook called, billing is not configured", "request_id", requestIDFrom(r.Context()))
+		s.log.WarnContext(r.Context(), "webhook called, billing is not configured")
 		s.writeError(w, r, errNoBilling)
 		return
 	}
@@ -184,7 +185,7 @@ func (s *Server) handleBillingWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	ev, err := s.billing.Event(ctx, payload, r.Header.Get("Stripe-Signature"))
 	if err != nil {
-		s.log.WarnContext(ctx, "webhook refused", "request_id", requestIDFrom(ctx), "error", err.Error())
+		s.log.WarnContext(ctx, "webhook refused", "error", err.Error())
 		s.writeError(w, r, err)
 		return
 	}
@@ -197,8 +198,11 @@ func (s *Server) handleBillingWebhook(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, err)
 			return
 		}
+		if res.Recorded {
+			s.emit(ctx, "", metric{metricPayments, unitCount, 1}, metric{metricPaymentAmount, unitNone, float64(p.Amount)})
+		}
 	}
-	s.log.InfoContext(ctx, "webhook event", "request_id", requestIDFrom(ctx), "event_id", ev.ID, "type", ev.Type,
+	s.log.InfoContext(ctx, "webhook event", "event_id", ev.ID, "type", ev.Type,
 		"recorded", res.Recorded, "ignored", ev.Ignored)
 	s.writeJSON(w, r, http.StatusOK, res)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/scratch-notes/notes-api/internal/apitest"
 	"github.com/scratch-notes/notes-api/internal/storetest"
+	"github.com/scratch-notes/notes-api/internal/testenv"
 	"github.com/scratch-notes/notes-api/store"
 )
 
@@ -45,7 +46,7 @@ func TestStoreFaults(t *testing.T) {
 			{"Delete", "DELETE", "/notes/{id}", ""},
 		} {
 			t.Run(fault.name+"/"+c.op+" "+c.path, func(t *testing.T) {
-				var logs syncBuffer
+				var logs testenv.Buffer
 				files := localBucket(t)
 				notes := openBolt(t)
 				s := withOrigins(apitest.AppOrigin)
@@ -114,7 +115,7 @@ func loggedFailure(logs, requestID string, status int) bool {
 	for _, line := range strings.Split(logs, "\n") {
 		var e map[string]any
 		if json.Unmarshal([]byte(line), &e) == nil && e["msg"] == "request failed" &&
-			e["request_id"] == requestID && e["status"] == float64(status) {
+			e["apiRequestId"] == requestID && e["status"] == float64(status) {
 			return true
 		}
 	}

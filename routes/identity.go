@@ -15,6 +15,7 @@ const devIdentityHeader = "X-Dev-Identity-Id"
 type Caller struct {
 	IdentityID string
 	RequestID  string
+
 	// Unreadable, when set, says why the front door could not serve the
 	// event as sent (a body that is not valid base64, a method that is
 	// not one): the request is answered 400, with the CORS headers.

@@ -64,7 +64,10 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// logRequests writes one line per request: no bodies, no headers.
+// logRequests writes one line per request: its ids (see contextHandler),
+// method, route pattern (never the raw path, which holds ids), status,
+// duration, size and whether it was the process's first (a cold start
+// under Lambda); no bodies, no headers.
 func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -74,13 +77,17 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		r = r.WithContext(context.WithValue(r.Context(), chi.RouteCtxKey, rctx))
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
+		cold := s.served.CompareAndSwap(false, true)
+		if cold {
+			s.count(r.Context(), metricColdStart)
+		}
 		s.log.InfoContext(r.Context(), "request",
-			"request_id", requestIDFrom(r.Context()),
 			"method", r.Method,
 			"route", rctx.RoutePattern(),
 			"status", sw.status,
-			"duration_ms", float64(time.Since(start).Microseconds())/1000,
+			"durationMs", float64(time.Since(start).Microseconds())/1000,
 			"bytes", sw.bytes,
+			"coldStart", cold,
 		)
 	})
 }
@@ -91,7 +98,7 @@ func (s *Server) recoverPanic(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			if p := recover(); p != nil {
-				s.log.ErrorContext(r.Context(), "panic", "request_id", requestIDFrom(r.Context()),
+				s.log.ErrorContext(r.Context(), "panic",
 					"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 				s.writeError(w, r, fmt.Errorf("panic: %v", p))
 			}

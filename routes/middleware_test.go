@@ -2,19 +2,20 @@ package routes_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/scratch-notes/notes-api/internal/logtest"
 	"github.com/scratch-notes/notes-api/routes"
 )
 
 // TestOneLogLinePerRequest: each request is one JSON log line with its
-// request id, method, route pattern, status, size and duration, and
-// nothing of its body or headers.
+// request id, method, route pattern, status, size, duration and whether
+// it was the first (a cold start), and nothing of its body or headers;
+// the metrics it counts are Embedded Metric Format lines.
 func TestOneLogLinePerRequest(t *testing.T) {
 	var buf bytes.Buffer
 	s := defaults()
@@ -27,16 +28,26 @@ func TestOneLogLinePerRequest(t *testing.T) {
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 
-	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
-	if len(lines) != 1 {
-		t.Fatalf("log lines = %d, want 1:\n%s", len(lines), buf.String())
+	var requests []map[string]any
+	for _, line := range logtest.Lines(t, buf.Bytes(), "msg") {
+		switch line["msg"] {
+		case "request":
+			requests = append(requests, line)
+		case "metrics":
+			if err := logtest.CheckEMF(line); err != nil {
+				t.Fatalf("metrics line %v: %v", line, err)
+			}
+		default:
+			t.Fatalf("a line of another kind: %v", line)
+		}
 	}
-	var entry map[string]any
-	if err := json.Unmarshal([]byte(lines[0]), &entry); err != nil {
-		t.Fatal(err)
+	if len(requests) != 1 {
+		t.Fatalf("request lines = %d, want 1:\n%s", len(requests), buf.String())
 	}
-	if entry["request_id"] != rec.Header().Get("X-Request-Id") || entry["method"] != "POST" || entry["route"] != "/notes" ||
-		entry["status"] != float64(http.StatusCreated) || entry["bytes"] != float64(rec.Body.Len()) || entry["duration_ms"] == nil {
+	entry := requests[0]
+	if entry["apiRequestId"] != rec.Header().Get("X-Request-Id") || entry["method"] != "POST" || entry["route"] != "/notes" ||
+		entry["status"] != float64(http.StatusCreated) || entry["bytes"] != float64(rec.Body.Len()) || entry["durationMs"] == nil ||
+		entry["coldStart"] != true {
 		t.Fatalf("log entry = %v", entry)
 	}
 	if strings.Contains(buf.String(), "secret") {

@@ -124,6 +124,7 @@ func (s *Server) handleNoteCreate(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	s.count(r.Context(), metricNotesCreated)
 	w.Header().Set("Location", "/notes/"+n.NoteID)
 	s.writeJSON(w, r, http.StatusCreated, toJSON(n))
 }

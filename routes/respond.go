@@ -98,8 +98,9 @@ func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, msg := statusOf(err)
 	id := requestIDFrom(r.Context())
+	s.countFailure(r.Context(), err, status)
 	if status >= 500 {
-		s.log.ErrorContext(r.Context(), "request failed", "request_id", id, "status", status, "error", err.Error())
+		s.log.ErrorContext(r.Context(), "request failed", "status", status, "error", err.Error())
 		if status == http.StatusInternalServerError {
 			msg = fmt.Sprintf("internal error (request id %s)", id)
 		}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -89,6 +90,9 @@ type Server struct {
 	// answer.
 	maxListAnswer int
 	eraseBudget   time.Duration
+	// served is set once the process has answered a request: the first
+	// is a cold start.
+	served atomic.Bool
 }
 
 // New returns the API's handler, or an error for a configuration that
@@ -118,6 +122,7 @@ func New(cfg Config) (http.Handler, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.log = slog.New(contextHandler{s.log.Handler()})
 	if s.devIdentity == "" {
 		s.devIdentity = "local-user"
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/scratch-notes/notes-api/gateway"
 	"github.com/scratch-notes/notes-api/internal/apitest"
 	"github.com/scratch-notes/notes-api/internal/storetest"
+	"github.com/scratch-notes/notes-api/internal/testenv"
 	"github.com/scratch-notes/notes-api/routes"
 	"github.com/scratch-notes/notes-api/store"
 )
@@ -239,7 +240,7 @@ func TestWebhookNotConfigured(t *testing.T) {
 	ev := succeeded("pi_x", apitest.Alice, 21, 4200)
 	noSecret := defaults()
 	noSecret.billing = billing.New(billing.Config{Keys: billing.StaticKeys(billing.Keys{Secret: "sk_test_123"})})
-	var logs syncBuffer
+	var logs testenv.Buffer
 	noSecret.log = slog.New(slog.NewJSONHandler(&logs, nil))
 	for name, s := range map[string]setup{"no signing secret": noSecret, "no billing": defaults()} {
 		t.Run(name, func(t *testing.T) {

@@ -19,8 +19,12 @@ import (
 // Emulator (pinned in scripts/tools), the way the Lambda service runs it,
 // invoked over the emulator's HTTP API.
 type RIE struct {
-	url string
+	url  string
+	logs *testenv.Buffer
 }
+
+// Logs is what the emulator and the function have written so far.
+func (r RIE) Logs() []byte { return []byte(r.logs.String()) }
 
 // StartRIE starts the emulator on loopback with bootstrap as the function
 // and env as its environment (NOTES_DB in a temporary directory unless env
@@ -35,8 +39,8 @@ func StartRIE(t testing.TB, bootstrap string, env ...string) RIE {
 		"--log-level", "error",
 		bootstrap)
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "NOTES_DB=" + filepath.Join(t.TempDir(), "notes.db")}, env...)
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	logs := &testenv.Buffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +53,7 @@ func StartRIE(t testing.TB, bootstrap string, env ...string) RIE {
 			t.Logf("emulator and function output:\n%s", logs.String())
 		}
 	})
-	r := RIE{url: "http://127.0.0.1:" + strconv.Itoa(port)}
+	r := RIE{url: "http://127.0.0.1:" + strconv.Itoa(port), logs: logs}
 	testenv.WaitHTTP(t, r.url+"/", func() bool {
 		select {
 		case <-exited:
