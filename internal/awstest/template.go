@@ -122,9 +122,10 @@ func Scalars(n *yaml.Node) []string {
 // conditions, !If, !Sub of the parameter.
 func (d Template) GatewayOrigin(t testing.TB, n *yaml.Node, allowed string) string {
 	t.Helper()
+	params := map[string]string{"AllowedOrigins": allowed}
 	switch n.Tag {
 	case "!If":
-		if d.condition(t, At(d.Root, "Conditions", At(n, "0").Value), allowed) {
+		if d.Holds(t, At(n, "0").Value, params) {
 			return d.GatewayOrigin(t, At(n, "1"), allowed)
 		}
 		return d.GatewayOrigin(t, At(n, "2"), allowed)
@@ -134,18 +135,34 @@ func (d Template) GatewayOrigin(t testing.TB, n *yaml.Node, allowed string) stri
 	return n.Value
 }
 
-// condition evaluates the template's conditions on AllowedOrigins: !Equals,
-// !Not, !Or, !Condition, !Select of !Split, and !Ref of the parameter.
-func (d Template) condition(t testing.TB, n *yaml.Node, allowed string) bool {
+// Holds evaluates the template's condition name as CloudFormation would
+// with the parameters params (each other parameter its Default): !Equals,
+// !Not, !And, !Or, !Condition, !Ref of a parameter, !Select of !Split.
+func (d Template) Holds(t testing.TB, name string, params map[string]string) bool {
+	t.Helper()
+	n := At(d.Root, "Conditions", name)
+	if n == nil {
+		t.Fatalf("template.yaml has no condition %s", name)
+	}
+	return d.holds(t, n, params)
+}
+
+// Param is the value of parameter name: params', else its Default.
+func (d Template) Param(t testing.TB, name string, params map[string]string) string {
+	t.Helper()
+	if v, ok := params[name]; ok {
+		return v
+	}
+	return d.Value(t, "Parameters", name, "Default")
+}
+
+func (d Template) holds(t testing.TB, n *yaml.Node, params map[string]string) bool {
 	t.Helper()
 	var value func(n *yaml.Node) string
 	value = func(n *yaml.Node) string {
 		switch n.Tag {
 		case "!Ref":
-			if n.Value != "AllowedOrigins" {
-				t.Fatalf("condition on %s", n.Value)
-			}
-			return allowed
+			return d.Param(t, n.Value, params)
 		case "!Select":
 			i, _ := strconv.Atoi(At(n, "0").Value)
 			list := At(n, "1")
@@ -160,17 +177,32 @@ func (d Template) condition(t testing.TB, n *yaml.Node, allowed string) bool {
 	case "!Equals":
 		return value(At(n, "0")) == value(At(n, "1"))
 	case "!Not":
-		return !d.condition(t, At(n, "0"), allowed)
+		return !d.holds(t, At(n, "0"), params)
+	case "!And":
+		for _, c := range n.Content {
+			if !d.holds(t, c, params) {
+				return false
+			}
+		}
+		return true
 	case "!Or":
 		for _, c := range n.Content {
-			if d.condition(t, c, allowed) {
+			if d.holds(t, c, params) {
 				return true
 			}
 		}
 		return false
 	case "!Condition":
-		return d.condition(t, At(d.Root, "Conditions", n.Value), allowed)
+		return d.Holds(t, n.Value, params)
 	}
 	t.Fatalf("condition %s", n.Tag)
 	return false
+}
+
+// Exists reports whether the resource name is made with params: it has
+// no Condition, or its Condition holds.
+func (d Template) Exists(t testing.TB, name string, params map[string]string) bool {
+	t.Helper()
+	c := At(d.Root, "Resources", name, "Condition")
+	return c == nil || d.Holds(t, c.Value, params)
 }

@@ -1,6 +1,7 @@
 package awstest
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -358,12 +359,16 @@ func TestTemplateParametersAndOutputs(t *testing.T) {
 	for _, o := range []string{"ApiUrl", "Region", "UserPoolId", "UserPoolClientId", "IdentityPoolId", "AttachmentsBucketName", "StripeWebhookUrl"} {
 		d.Must(t, "Outputs", o, "Value")
 	}
-	api := d.Value(t, "Outputs", "ApiUrl", "Value")
-	if !strings.Contains(api, "${NotesApi}.execute-api") || !strings.HasSuffix(api, "/${Stage}") {
-		t.Fatalf("ApiUrl = %s", api)
+	// The URL the frontend uses: the custom domain when there is one.
+	api, webhook := d.Must(t, "Outputs", "ApiUrl", "Value"), d.Must(t, "Outputs", "StripeWebhookUrl", "Value")
+	if api.Tag != "!If" || At(api, "0").Value != "HasDomain" || At(api, "1").Value != "https://${DomainName}" ||
+		!strings.Contains(At(api, "2").Value, "${NotesApi}.execute-api") || !strings.HasSuffix(At(api, "2").Value, "/${Stage}") {
+		t.Fatalf("ApiUrl = %v", api)
 	}
-	if v := d.Value(t, "Outputs", "StripeWebhookUrl", "Value"); v != api+"/billing/webhook" {
-		t.Fatalf("StripeWebhookUrl = %s, want ApiUrl + /billing/webhook", v)
+	for i := range 2 {
+		if v, want := At(webhook, fmt.Sprint(i+1)).Value, At(api, fmt.Sprint(i+1)).Value+"/billing/webhook"; v != want {
+			t.Fatalf("StripeWebhookUrl = %s, want %s", v, want)
+		}
 	}
 }
 
@@ -428,6 +433,20 @@ func TestSAMConfig(t *testing.T) {
 		p, ok := sec["parameters"].(map[string]any)
 		if !ok || p["env_vars"] != envFile || !slices.Contains(toStrings(p["add_host"]), "host.docker.internal:host-gateway") {
 			t.Fatalf("sam local %s: samconfig.toml [default.%s.parameters] lacks env_vars %s or the host mapping: %v", m[1], section, envFile, p)
+		}
+	}
+	// dev and prod: a stack each, prod asking before it changes anything,
+	// each with the stage it is named for.
+	for env, confirm := range map[string]bool{"dev": false, "prod": true} {
+		p, ok := cfg[env].(map[string]any)["deploy"].(map[string]any)["parameters"].(map[string]any)
+		if !ok || p["stack_name"] != "scratch-notes-"+env || p["confirm_changeset"] != confirm ||
+			!strings.Contains(p["parameter_overrides"].(string), `Stage="`+env+`"`) || p["capabilities"] != "CAPABILITY_IAM" {
+			t.Fatalf("samconfig.toml [%s.deploy.parameters] = %v", env, p)
+		}
+		// Every override names a parameter of the template.
+		for _, kv := range strings.Fields(p["parameter_overrides"].(string)) {
+			k, _, _ := strings.Cut(kv, "=")
+			LoadTemplate(t).Must(t, "Parameters", k)
 		}
 	}
 	deploy := cfg["default"].(map[string]any)["deploy"].(map[string]any)["parameters"].(map[string]any)
@@ -550,5 +569,137 @@ func TestTemplateReuse(t *testing.T) {
 	// CloudFormation refuses one without them.
 	for _, rule := range []string{"ClientOfItsPool", "IdentityPoolOfItsUsers"} {
 		d.Must(t, "Rules", rule, "Assertions", "0", "Assert")
+	}
+}
+
+// operations are parameter values that turn on, or off, each thing an
+// operator may ask of the stack.
+var operations = map[string]map[string]string{
+	"defaults": {},
+	"everything on": {"AlarmEmail": "ops@example.com", "ApiAccessLogs": "true", "CreateApiGatewayAccountRole": "true",
+		"Tracing": "Active", "ReservedConcurrency": "20", "DomainName": "api.example.com", "LogLevel": "ERROR",
+		"CertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789", "HostedZoneId": "Z0123456789ABCDEFGHIJ"},
+	"alarms only":      {"AlarmEmail": "ops@example.com"},
+	"access logs only": {"ApiAccessLogs": "true"},
+}
+
+// TestTemplateOperations evaluates the template for each of operations, as
+// CloudFormation would, and checks what an operator gets: the function's
+// log in a group with a retention, in JSON filtered by level; API
+// Gateway's access log only when asked, and the account's role for it
+// only when asked; alarms only with an e-mail, every one sent to its
+// topic; throttling on the stage; tracing and reserved concurrency as
+// asked; the custom domain only when given.
+func TestTemplateOperations(t *testing.T) {
+	d := LoadTemplate(t)
+	alarms := []string{"Api5xxAlarm", "ApiLatencyAlarm", "FunctionErrorsAlarm", "FunctionThrottlesAlarm", "FunctionDurationAlarm",
+		"TableThrottlesAlarm", "TableErrorsAlarm", "BillingFailuresAlarm"}
+	fn := []string{"Resources", "NotesFunction", "Properties"}
+	api := []string{"Resources", "NotesApi", "Properties"}
+	for name, params := range operations {
+		t.Run(name, func(t *testing.T) {
+			on := func(p string) bool {
+				return d.Param(t, p, params) != "" && d.Param(t, p, params) != "false" && d.Param(t, p, params) != "0"
+			}
+			exists := func(r string) bool { return d.Exists(t, r, params) }
+
+			// Logs: always a group of the function's own, with a retention.
+			if !exists("FunctionLogGroup") || d.Value(t, "Resources", "FunctionLogGroup", "Properties", "RetentionInDays") != "LogRetentionInDays" {
+				t.Fatal("the function's log group is not there with RetentionInDays from LogRetentionInDays")
+			}
+			lc := d.Must(t, append(fn, "LoggingConfig")...)
+			if At(lc, "LogFormat").Value != "JSON" || At(lc, "ApplicationLogLevel").Value != "LogLevel" || At(lc, "LogGroup").Value != "FunctionLogGroup" {
+				t.Fatal("the function's LoggingConfig is not JSON, at LogLevel, into its log group")
+			}
+			if got := d.Holds(t, "QuietSystemLog", params); got != (d.Param(t, "LogLevel", params) == "ERROR") {
+				t.Fatal("the system log level is not WARN exactly when LogLevel is ERROR")
+			}
+			if exists("ApiAccessLogGroup") != on("ApiAccessLogs") || d.Holds(t, "AccessLogs", params) != on("ApiAccessLogs") {
+				t.Fatalf("access logs exist = %v, want %v", exists("ApiAccessLogGroup"), on("ApiAccessLogs"))
+			}
+			if set := d.Must(t, append(api, "AccessLogSetting")...); set.Tag != "!If" || At(set, "0").Value != "AccessLogs" ||
+				At(set, "1", "DestinationArn").Value != "ApiAccessLogGroup.Arn" {
+				t.Fatal("the access log setting is not the access log group's, when asked")
+			}
+			if exists("ApiGatewayAccount") != on("CreateApiGatewayAccountRole") || exists("ApiGatewayCloudWatchRole") != on("CreateApiGatewayAccountRole") {
+				t.Fatal("the account's API Gateway role is made other than when asked")
+			}
+
+			// Alarms: all or none, each to the topic.
+			if exists("AlarmTopic") != on("AlarmEmail") {
+				t.Fatalf("the alarm topic exists = %v, want %v", exists("AlarmTopic"), on("AlarmEmail"))
+			}
+			for _, a := range alarms {
+				if d.Value(t, "Resources", a, "Type") != "AWS::CloudWatch::Alarm" || exists(a) != on("AlarmEmail") {
+					t.Fatalf("alarm %s exists = %v, want %v", a, exists(a), on("AlarmEmail"))
+				}
+				if At(d.Root, "Resources", a, "Properties", "AlarmActions", "0").Value != "AlarmTopic" {
+					t.Fatalf("alarm %s does not tell the topic", a)
+				}
+			}
+			res := d.Must(t, "Resources")
+			for i := 0; i < len(res.Content); i += 2 {
+				if At(res.Content[i+1], "Type").Value == "AWS::CloudWatch::Alarm" && !slices.Contains(alarms, res.Content[i].Value) {
+					t.Fatalf("alarm %s is not one this test knows", res.Content[i].Value)
+				}
+			}
+
+			// Limits.
+			ms := d.Must(t, append(api, "MethodSettings", "0")...)
+			if At(ms, "ResourcePath").Value != "/*" || At(ms, "HttpMethod").Value != "*" ||
+				At(ms, "ThrottlingRateLimit").Value != "ThrottlingRateLimit" || At(ms, "ThrottlingBurstLimit").Value != "ThrottlingBurstLimit" {
+				t.Fatal("the stage is not throttled by ThrottlingRateLimit and ThrottlingBurstLimit")
+			}
+			if d.Holds(t, "HasReservedConcurrency", params) != on("ReservedConcurrency") {
+				t.Fatal("reserved concurrency is set other than when asked")
+			}
+			if d.Value(t, append(fn, "Tracing")...) != "Tracing" || d.Holds(t, "ActiveTracing", params) != (d.Param(t, "Tracing", params) == "Active") {
+				t.Fatal("tracing does not follow Tracing")
+			}
+
+			// The custom domain.
+			for _, r := range []string{"ApiDomain", "ApiDomainMapping", "ApiDomainRecord"} {
+				if exists(r) != on("DomainName") {
+					t.Fatalf("%s exists = %v, want %v", r, exists(r), on("DomainName"))
+				}
+			}
+		})
+	}
+}
+
+// TestCfnLintOperations: cfn-lint finds nothing in the template with each
+// of operations as its parameters' defaults.
+func TestCfnLintOperations(t *testing.T) {
+	lint := testenv.Need(t, "cfn-lint")
+	raw, err := os.ReadFile(filepath.Join(testenv.Root(), "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	var files []string
+	for name, params := range operations {
+		var doc yaml.Node
+		if err := yaml.Unmarshal(raw, &doc); err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range params {
+			def := At(doc.Content[0], "Parameters", k, "Default")
+			if def == nil {
+				t.Fatalf("no parameter %s", k)
+			}
+			def.Value, def.Style, def.Tag = v, yaml.SingleQuotedStyle, "!!str"
+		}
+		out, err := yaml.Marshal(&doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".yaml")
+		os.WriteFile(f, out, 0o600)
+		files = append(files, f)
+	}
+	cmd := exec.Command(lint, append([]string{"--format", "parseable", "--include-checks", "I", "--"}, files...)...)
+	cmd.Dir = testenv.Root()
+	if out, err := cmd.CombinedOutput(); err != nil || len(strings.TrimSpace(string(out))) > 0 {
+		t.Fatalf("cfn-lint: %v\n%s", err, out)
 	}
 }
