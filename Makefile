@@ -65,7 +65,8 @@ build-NotesFunction:
 
 ## lint: formatting, every go.mod and go.sum tidy, vet and staticcheck
 ## (pinned in go.mod as a tool), each with the local build's tags and the
-## release build's (CI runs it with make test)
+## release build's, and actionlint on the GitHub workflow (pinned in
+## scripts/tools) (CI runs it with make test)
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	@for m in . scripts/tools; do (cd $$m && $(GO) mod tidy -diff) || \
@@ -74,6 +75,7 @@ lint:
 	$(GO) vet -tags $(LAMBDA_TAGS) ./...
 	$(GO) tool staticcheck ./...
 	$(GO) tool staticcheck -tags $(LAMBDA_TAGS) ./...
+	cd scripts/tools && $(GO) tool actionlint $(CURDIR)/.github/workflows/*.yml
 
 ## bench: every benchmark with its count, then one table of each figure
 ## against its baseline of the same run and its target (bench.out keeps the

@@ -9,7 +9,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/scratch-notes/notes-api/internal/apitest"
 	"github.com/scratch-notes/notes-api/internal/storetest"
+	"github.com/scratch-notes/notes-api/internal/testenv"
 	"github.com/scratch-notes/notes-api/store"
 )
 
@@ -85,6 +88,8 @@ func TestMeAtScale(t *testing.T) {
 	b := s3Bucket(t)
 	s := defaults()
 	s.files = b.files
+	var log testenv.Buffer
+	s.log = slog.New(slog.NewJSONHandler(&log, nil))
 	doors := doorsOn(t, func(testing.TB) storetest.Store { return st }, s)
 
 	start := time.Now()
@@ -113,18 +118,27 @@ func TestMeAtScale(t *testing.T) {
 	if _, err := (&http.Client{Timeout: 500 * time.Millisecond}).Do(req); err == nil {
 		t.Log("the first DELETE /me finished within half a second")
 	}
-	calls := 1
+	// A client calls again on 202, and on 503 after its Retry-After (a
+	// store on two shared cores may be busy once or twice; more is a
+	// failure, its cause in the log).
+	calls, busy := 1, 0
 	for ; calls < 100; calls++ {
 		resp := doors["v1"].Do(t, apitest.Request{Method: "DELETE", Path: "/me", User: b.alice})
 		if resp.Status == http.StatusNoContent {
 			break
 		}
+		if resp.Status == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != "" && busy < 2 {
+			busy++
+			t.Logf("DELETE /me = 503 %s; the log says:\n%s", resp.Body, errorLines(log.String()))
+			time.Sleep(2 * time.Second)
+			continue
+		}
 		if resp.Status != http.StatusAccepted {
-			t.Fatalf("DELETE /me = %d %s", resp.Status, resp.Body)
+			t.Fatalf("DELETE /me = %d %s; the log says:\n%s", resp.Status, resp.Body, errorLines(log.String()))
 		}
 	}
-	t.Logf("DELETE /me of 10,000 notes and 5,000 files on dynalite and versitygw, interrupted once: %d calls, %v",
-		calls+1, time.Since(start).Round(time.Millisecond))
+	t.Logf("DELETE /me of 10,000 notes and 5,000 files on dynalite and versitygw, interrupted once: %d calls (%d busy), %v",
+		calls+1, busy, time.Since(start).Round(time.Millisecond))
 
 	ctx := context.Background()
 	if n, files, err := st.Count(ctx, b.alice); err != nil || n != 0 || files != 0 {
@@ -147,4 +161,15 @@ func TestMeAtScale(t *testing.T) {
 			t.Fatalf("bob's file %s is gone", k)
 		}
 	}
+}
+
+// errorLines are the log's lines at level ERROR or WARN.
+func errorLines(log string) string {
+	var out []string
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, `"level":"ERROR"`) || strings.Contains(l, `"level":"WARN"`) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

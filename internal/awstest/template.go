@@ -22,27 +22,40 @@ import (
 	"github.com/scratch-notes/notes-api/internal/testenv"
 )
 
-// Template is template.yaml as yaml.v3 nodes: CloudFormation's short tags
+// Template is template.yaml (or another YAML file) as yaml.v3 nodes: CloudFormation's short tags
 // (!Ref, !GetAtt, !Sub, ...) stay on the nodes instead of failing a decode.
-type Template struct{ Root *yaml.Node }
+type Template struct {
+	Root *yaml.Node
+	File string // relative to the repository's root
+}
 
 // ReadTemplate reads the repository's template.yaml.
-func ReadTemplate() (Template, error) {
-	b, err := os.ReadFile(filepath.Join(testenv.Root(), "template.yaml"))
+func ReadTemplate() (Template, error) { return ReadYAML("template.yaml") }
+
+// ReadYAML reads another YAML file of the repository (deploy/, the GitHub
+// workflow) the same way, its path relative to the root.
+func ReadYAML(rel string) (Template, error) {
+	b, err := os.ReadFile(filepath.Join(testenv.Root(), rel))
 	if err != nil {
 		return Template{}, err
 	}
 	var n yaml.Node
 	if err := yaml.Unmarshal(b, &n); err != nil {
-		return Template{}, fmt.Errorf("template.yaml: %w", err)
+		return Template{}, fmt.Errorf("%s: %w", rel, err)
 	}
-	return Template{Root: n.Content[0]}, nil
+	return Template{Root: n.Content[0], File: rel}, nil
 }
 
 // LoadTemplate is ReadTemplate, failing the test on an error.
 func LoadTemplate(t testing.TB) Template {
 	t.Helper()
-	d, err := ReadTemplate()
+	return LoadYAML(t, "template.yaml")
+}
+
+// LoadYAML is ReadYAML, failing the test on an error.
+func LoadYAML(t testing.TB, rel string) Template {
+	t.Helper()
+	d, err := ReadYAML(rel)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +96,7 @@ func (d Template) Must(t testing.TB, path ...string) *yaml.Node {
 	t.Helper()
 	n := At(d.Root, path...)
 	if n == nil {
-		t.Fatalf("template.yaml has no %s", strings.Join(path, "."))
+		t.Fatalf("%s has no %s", d.File, strings.Join(path, "."))
 	}
 	return n
 }
@@ -142,7 +155,7 @@ func (d Template) Holds(t testing.TB, name string, params map[string]string) boo
 	t.Helper()
 	n := At(d.Root, "Conditions", name)
 	if n == nil {
-		t.Fatalf("template.yaml has no condition %s", name)
+		t.Fatalf("%s has no condition %s", d.File, name)
 	}
 	return d.holds(t, n, params)
 }

@@ -703,3 +703,31 @@ func TestCfnLintOperations(t *testing.T) {
 		t.Fatalf("cfn-lint: %v\n%s", err, out)
 	}
 }
+
+// TestReadmeNamesEachAlarm: the README's table of alarms, which says what
+// to look at first, has a row for each alarm the template makes, and no
+// other.
+func TestReadmeNamesEachAlarm(t *testing.T) {
+	d := LoadTemplate(t)
+	var alarms []string
+	res := d.Must(t, "Resources")
+	for i := 0; i+1 < len(res.Content); i += 2 {
+		if At(res.Content[i+1], "Type").Value == "AWS::CloudWatch::Alarm" {
+			alarms = append(alarms, res.Content[i].Value)
+		}
+	}
+	readme, err := os.ReadFile(filepath.Join(testenv.Root(), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := regexp.MustCompile("(?m)^\\| `([A-Za-z0-9]+Alarm)` \\|").FindAllStringSubmatch(string(readme), -1)
+	var named []string
+	for _, r := range rows {
+		named = append(named, r[1])
+	}
+	slices.Sort(alarms)
+	slices.Sort(named)
+	if len(alarms) == 0 || !slices.Equal(alarms, named) {
+		t.Fatalf("the template's alarms %v, the README's %v", alarms, named)
+	}
+}

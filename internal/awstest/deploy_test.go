@@ -1,0 +1,301 @@
+package awstest
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/BurntSushi/toml"
+	"gopkg.in/yaml.v3"
+
+	"github.com/scratch-notes/notes-api/internal/testenv"
+)
+
+// The tests of the way out to AWS from GitHub: .github/workflows/ci-cd.yml,
+// deploy/github-oidc.yaml and samconfig.toml's stages, read together, as
+// GitHub, IAM and SAM CLI would.
+
+const (
+	workflowFile = ".github/workflows/ci-cd.yml"
+	oidcFile     = "deploy/github-oidc.yaml"
+)
+
+// TestCfnLintGitHubDeploy: cfn-lint finds nothing in the OIDC template.
+func TestCfnLintGitHubDeploy(t *testing.T) {
+	lint := testenv.Need(t, "cfn-lint")
+	cmd := exec.Command(lint, "--format", "parseable", "--include-checks", "I", "--", oidcFile)
+	cmd.Dir = testenv.Root()
+	if out, err := cmd.CombinedOutput(); err != nil || len(strings.TrimSpace(string(out))) > 0 {
+		t.Fatalf("cfn-lint: %v\n%s", err, out)
+	}
+}
+
+// steps are a job's steps.
+func steps(t *testing.T, wf Template, job string) []*yaml.Node {
+	t.Helper()
+	return wf.Must(t, "jobs", job, "steps").Content
+}
+
+// runs is every command a job runs, joined.
+func runs(t *testing.T, wf Template, job string) string {
+	var out []string
+	for _, s := range steps(t, wf, job) {
+		if r := At(s, "run"); r != nil {
+			out = append(out, strings.Join(strings.Fields(r.Value), " "))
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// TestWorkflowTests: every push and pull request runs what .ci/run runs,
+// with CI=true (a missing server fails), after installing what this
+// project's machines come with at the versions they have.
+func TestWorkflowTests(t *testing.T) {
+	wf := LoadYAML(t, workflowFile)
+	for _, on := range []string{"push", "pull_request"} {
+		wf.Must(t, "on", on)
+	}
+	wf.Equal(t, "true", "jobs", "test", "env", "CI")
+	ci, err := os.ReadFile(filepath.Join(testenv.Root(), ".ci", "run"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := regexp.MustCompile(`(?m)^make .*$`).FindString(string(ci))
+	if cmd == "" || !strings.Contains(runs(t, wf, "test"), cmd) {
+		t.Fatalf("the test job does not run .ci/run's %q:\n%s", cmd, runs(t, wf, "test"))
+	}
+	// Go from go.mod, as `go` would pick it.
+	for _, s := range steps(t, wf, "test") {
+		if u := At(s, "uses"); u != nil && strings.HasPrefix(u.Value, "actions/setup-go@") {
+			if v := At(s, "with", "go-version-file"); v == nil || v.Value != "go.mod" {
+				t.Fatal("setup-go does not take the Go version from go.mod")
+			}
+		}
+	}
+	// The pip pins are the versions the team's machines test with.
+	pins := regexp.MustCompile(`'([a-z-]+)(?:\[[a-z]+\])?==([0-9.]+)'`).FindAllStringSubmatch(runs(t, wf, "test"), -1)
+	if len(pins) != 2 {
+		t.Fatalf("the test job pins %d Python tools, want cfn-lint and moto", len(pins))
+	}
+	for _, p := range pins {
+		var out []byte
+		switch p[1] {
+		case "cfn-lint":
+			out, err = exec.Command(testenv.Need(t, "cfn-lint"), "--version").Output()
+		case "moto":
+			// moto_server's own Python has moto.
+			py := filepath.Join(filepath.Dir(testenv.Need(t, "moto_server")), "python")
+			out, err = exec.Command(py, "-c", "import moto; print(moto.__version__)").Output()
+		default:
+			t.Fatalf("unexpected pin %s", p[0])
+		}
+		if err != nil || !strings.Contains(" "+strings.TrimSpace(string(out)), " "+p[2]) {
+			t.Fatalf("%s is pinned at %s in the workflow, and is %q here (%v)", p[1], p[2], out, err)
+		}
+	}
+}
+
+// TestWorkflowPinsActions: each action is pinned to a whole commit, with
+// the release it is in a comment beside it (a tag can be moved; a commit
+// cannot).
+func TestWorkflowPinsActions(t *testing.T) {
+	wf := LoadYAML(t, workflowFile)
+	pinned := regexp.MustCompile(`^[A-Za-z0-9-]+/[A-Za-z0-9._-]+@[0-9a-f]{40}$`)
+	release := regexp.MustCompile(`^# v[0-9]+(\.[0-9]+)*$`)
+	n := 0
+	for i := 1; i < len(wf.Must(t, "jobs").Content); i += 2 {
+		job := wf.Must(t, "jobs").Content[i-1].Value
+		for _, s := range steps(t, wf, job) {
+			u := At(s, "uses")
+			if u == nil {
+				continue
+			}
+			n++
+			if !pinned.MatchString(u.Value) || !release.MatchString(u.LineComment) {
+				t.Errorf("%s: uses %s %s, want owner/name@<commit> # vN", job, u.Value, u.LineComment)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no action found")
+	}
+}
+
+// TestWorkflowDeploys: main, once tested, goes to dev and then, after the
+// prod environment's approval, to prod; each deploy job can reach only its
+// own stack, through the role deploy/github-oidc.yaml makes for that GitHub
+// environment, with the stack, folder and stage samconfig.toml gives it.
+func TestWorkflowDeploys(t *testing.T) {
+	wf := LoadYAML(t, workflowFile)
+	oidc := LoadYAML(t, oidcFile)
+	var cfg map[string]any
+	if _, err := toml.DecodeFile(filepath.Join(testenv.Root(), "samconfig.toml"), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	prefix := oidc.Value(t, "Parameters", "StackPrefix", "Default")
+
+	wf.Equal(t, "test", "jobs", "deploy-dev", "needs")
+	if c := wf.Value(t, "jobs", "deploy-dev", "if"); !strings.Contains(c, "github.event_name == 'push'") || !strings.Contains(c, "refs/heads/main") {
+		t.Fatalf("deploy-dev runs if %q, want only on a push to main", c)
+	}
+	wf.Equal(t, "deploy-dev", "jobs", "deploy-prod", "needs")
+	// Nothing but the deploy jobs may ask for an OIDC token.
+	wf.Equal(t, "read", "permissions", "contents")
+	if At(wf.Root, "permissions", "id-token") != nil || At(wf.Root, "jobs", "test", "permissions") != nil {
+		t.Fatal("the workflow or its test job asks for more than contents: read")
+	}
+
+	roles := map[string]string{"dev": "DevDeployRole", "prod": "ProdDeployRole"}
+	for env, role := range roles {
+		job := "deploy-" + env
+		t.Run(env, func(t *testing.T) {
+			wf.Equal(t, env, "jobs", job, "environment")
+			wf.Equal(t, "write", "jobs", job, "permissions", "id-token")
+			var assumes string
+			for _, s := range steps(t, wf, job) {
+				if u := At(s, "uses"); u != nil && strings.HasPrefix(u.Value, "aws-actions/configure-aws-credentials@") {
+					assumes = At(s, "with", "role-to-assume").Value
+				}
+			}
+			if assumes != "${{ vars.AWS_DEPLOY_ROLE_ARN }}" {
+				t.Fatalf("%s assumes %q, want the environment's AWS_DEPLOY_ROLE_ARN variable", job, assumes)
+			}
+			cmds := runs(t, wf, job)
+			for _, want := range []string{"sam build --config-env " + env, "sam deploy --config-env " + env, "--no-confirm-changeset", "--no-fail-on-empty-changeset", `--role-arn "$AWS_CLOUDFORMATION_ROLE_ARN"`} {
+				if !strings.Contains(cmds, want) {
+					t.Fatalf("%s does not run %q:\n%s", job, want, cmds)
+				}
+			}
+
+			p := cfg[env].(map[string]any)["deploy"].(map[string]any)["parameters"].(map[string]any)
+			stack := prefix + "-" + env
+			if p["stack_name"] != stack || p["s3_prefix"] != stack {
+				t.Fatalf("samconfig.toml [%s.deploy.parameters] stack %v, folder %v; the role allows %s", env, p["stack_name"], p["s3_prefix"], stack)
+			}
+			// SAM CLI refuses --s3-bucket beside a resolve_s3 from the
+			// config file (samcli/commands/_utils/options.py) unless the
+			// command turns it off.
+			if p["resolve_s3"] == true && strings.Contains(cmds, "--s3-bucket") && !strings.Contains(cmds, "--no-resolve-s3") {
+				t.Fatalf("%s passes --s3-bucket, and samconfig.toml resolve_s3: sam deploy would refuse", job)
+			}
+
+			// The role trusts only this repository's jobs in this
+			// environment, for STS.
+			cond := oidc.Must(t, "Resources", role, "Properties", "AssumeRolePolicyDocument", "Statement", "0", "Condition", "StringEquals")
+			if v := At(cond, "token.actions.githubusercontent.com:aud"); v == nil || v.Value != "sts.amazonaws.com" {
+				t.Fatalf("%s trusts audience %v", role, v)
+			}
+			if v := At(cond, "token.actions.githubusercontent.com:sub"); v == nil || v.Tag != "!Sub" || v.Value != "repo:${GitHubRepository}:environment:"+env {
+				t.Fatalf("%s trusts subject %v", role, v)
+			}
+			// And it reaches this stack and this folder, no other.
+			for _, st := range oidc.Must(t, "Resources", role, "Properties", "Policies", "0", "PolicyDocument", "Statement").Content {
+				res := At(st, "Resource")
+				switch At(st, "Sid").Value {
+				case "Stack":
+					if !strings.HasSuffix(res.Value, ":stack/${StackPrefix}-"+env+"/*") {
+						t.Fatalf("%s changes stacks %s", role, res.Value)
+					}
+				case "Artifacts":
+					if !strings.HasSuffix(res.Value, "/${StackPrefix}-"+env+"/*") {
+						t.Fatalf("%s writes artifacts to %s", role, res.Value)
+					}
+				}
+			}
+		})
+	}
+}
+
+// serviceOf names the IAM service that makes each resource type
+// template.yaml uses. A type missing here fails the test: add it, and its
+// service to CloudFormationRole.
+var serviceOf = map[string][]string{
+	"AWS::Serverless::Function":                {"lambda", "iam"}, // and its role
+	"AWS::Serverless::Api":                     {"apigateway"},
+	"AWS::ApiGateway::Account":                 {"apigateway"},
+	"AWS::ApiGateway::BasePathMapping":         {"apigateway"},
+	"AWS::ApiGateway::DomainName":              {"apigateway", "acm"},
+	"AWS::CloudWatch::Alarm":                   {"cloudwatch"},
+	"AWS::Cognito::IdentityPool":               {"cognito-identity"},
+	"AWS::Cognito::IdentityPoolRoleAttachment": {"cognito-identity"},
+	"AWS::Cognito::UserPool":                   {"cognito-idp"},
+	"AWS::Cognito::UserPoolClient":             {"cognito-idp"},
+	"AWS::DynamoDB::Table":                     {"dynamodb"},
+	"AWS::IAM::Role":                           {"iam"},
+	"AWS::Logs::LogGroup":                      {"logs"},
+	"AWS::Route53::RecordSet":                  {"route53"},
+	"AWS::S3::Bucket":                          {"s3"},
+	"AWS::SNS::Topic":                          {"sns"},
+}
+
+// TestDeployRoleCoversTemplate: the role CloudFormation deploys with may
+// call each service whose resources template.yaml makes, on the names
+// those resources get: a new kind of resource, or a log group named
+// otherwise, fails here and not in someone's first deploy.
+func TestDeployRoleCoversTemplate(t *testing.T) {
+	tpl := LoadTemplate(t)
+	oidc := LoadYAML(t, oidcFile)
+	prefix := oidc.Value(t, "Parameters", "StackPrefix", "Default")
+	stack := prefix + "-dev"
+
+	allowed := map[string][]string{} // service -> resource patterns
+	creates := []string{}            // where log groups may be made
+	for _, st := range oidc.Must(t, "Resources", "CloudFormationRole", "Properties", "Policies", "0", "PolicyDocument", "Statement").Content {
+		if At(st, "Effect").Value != "Allow" {
+			continue
+		}
+		actions := Scalars(At(st, "Action"))
+		if a := At(st, "Action"); a.Kind == yaml.ScalarNode {
+			actions = []string{a.Value}
+		}
+		resources := Scalars(At(st, "Resource"))
+		if r := At(st, "Resource"); r.Kind == yaml.ScalarNode {
+			resources = []string{r.Value}
+		}
+		for _, a := range actions {
+			svc, _, _ := strings.Cut(a, ":")
+			allowed[svc] = append(allowed[svc], resources...)
+			if a == "logs:*" || a == "logs:CreateLogGroup" {
+				creates = append(creates, resources...)
+			}
+		}
+	}
+
+	resources := tpl.Must(t, "Resources")
+	for i := 0; i+1 < len(resources.Content); i += 2 {
+		name, typ := resources.Content[i].Value, At(resources.Content[i+1], "Type").Value
+		svcs, ok := serviceOf[typ]
+		if !ok {
+			t.Errorf("%s is a %s: name the service that makes it in serviceOf, and allow it to CloudFormationRole", name, typ)
+			continue
+		}
+		for _, svc := range svcs {
+			if len(allowed[svc]) == 0 {
+				t.Errorf("%s (%s) needs %s, which CloudFormationRole may not call", name, typ, svc)
+			}
+		}
+	}
+
+	// The names template.yaml gives log groups are within the role's.
+	sub := strings.NewReplacer("${AWS::StackName}", stack, "${AWS::Partition}", "aws", "${AWS::Region}", "us-east-1", "${AWS::AccountId}", "123456789012", "${StackPrefix}", prefix)
+	for i := 0; i+1 < len(resources.Content); i += 2 {
+		lg := At(resources.Content[i+1], "Properties", "LogGroupName")
+		if lg == nil {
+			continue
+		}
+		arn := "arn:aws:logs:us-east-1:123456789012:log-group:" + sub.Replace(lg.Value)
+		if !slices.ContainsFunc(creates, func(p string) bool { return globMatch(sub.Replace(p), arn) }) {
+			t.Errorf("log group %s is outside where CloudFormationRole may make log groups %v", arn, creates)
+		}
+	}
+}
+
+// globMatch is IAM's resource match: * is any run of characters, / included.
+func globMatch(pattern, s string) bool {
+	re := "^" + strings.ReplaceAll(regexp.QuoteMeta(pattern), `\*`, ".*") + "$"
+	return regexp.MustCompile(re).MatchString(s)
+}
