@@ -181,16 +181,7 @@ func noteWith(t *testing.T, d apitest.Door, user, key string) apitest.Note {
 // against a server that checks signatures (versitygw) and against the
 // local server's own endpoint.
 func TestAttachments(t *testing.T) {
-	for name, open := range map[string]func(*testing.T) bucket{"s3": s3Bucket, "local": func(t *testing.T) bucket { return localBucket(t) }} {
-		t.Run(name, func(t *testing.T) {
-			b := open(t)
-			s := defaults()
-			s.files = b.files
-			for name, d := range doors(t, s) {
-				t.Run(name, func(t *testing.T) { testAttachmentFlow(t, d, b) })
-			}
-		})
-	}
+	eachBucket(t, func(t *testing.T, d apitest.Door, b bucket, _ setup) { testAttachmentFlow(t, d, b) })
 }
 
 var keyPattern = regexp.MustCompile(`^\d{13}-`)

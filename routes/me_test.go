@@ -20,8 +20,8 @@ import (
 	"github.com/scratch-notes/notes-api/store"
 )
 
-// eachBucket runs f through every door, with files in versitygw and in
-// the local endpoint.
+// eachBucket runs f through every door, with files in versitygw (a
+// server that checks signatures) and in the local server's own endpoint.
 func eachBucket(t *testing.T, f func(t *testing.T, d apitest.Door, b bucket, s setup)) {
 	for name, open := range map[string]func(*testing.T) bucket{"s3": s3Bucket, "local": func(t *testing.T) bucket { return localBucket(t) }} {
 		t.Run(name, func(t *testing.T) {
