@@ -3,6 +3,7 @@ package awstest
 import (
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -87,9 +88,7 @@ func TestWorkflowTests(t *testing.T) {
 		case "cfn-lint":
 			out, err = exec.Command(testenv.Need(t, "cfn-lint"), "--version").Output()
 		case "moto":
-			// moto_server's own Python has moto.
-			py := filepath.Join(filepath.Dir(testenv.Need(t, "moto_server")), "python")
-			out, err = exec.Command(py, "-c", "import moto; print(moto.__version__)").Output()
+			out, err = exec.Command(pythonOf(t, testenv.Need(t, "moto_server")), "-c", "import moto; print(moto.__version__)").Output()
 		default:
 			t.Fatalf("unexpected pin %s", p[0])
 		}
@@ -98,6 +97,25 @@ func TestWorkflowTests(t *testing.T) {
 		}
 	}
 }
+
+// pythonOf is the Python a console script such as moto_server runs with:
+// its #! line's, or (a pyenv shim, a bash script) the python beside it.
+func pythonOf(t *testing.T, script string) string {
+	b, err := os.ReadFile(script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _, _ := strings.Cut(string(b), "\n")
+	if f := strings.Fields(strings.TrimPrefix(first, "#!")); len(f) == 1 && strings.Contains(path.Base(f[0]), "python") {
+		return f[0]
+	}
+	if beside := filepath.Join(filepath.Dir(script), "python"); fileExists(beside) {
+		return beside
+	}
+	return "python3"
+}
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
 // TestWorkflowPinsActions: each action is pinned to a whole commit, with
 // the release it is in a comment beside it (a tag can be moved; a commit
