@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -36,7 +37,17 @@ func checkLogs(t *testing.T, out []byte, lambda bool) {
 		}
 	}
 	requests, metrics := 0, 0
+	camel := regexp.MustCompile(`^[a-z][a-zA-Z0-9]*$`)
 	for _, line := range logtest.Lines(t, out, "message") {
+		// One naming for an operator's queries: camelCase, as Lambda's own
+		// keys (requestId); a metric line's members are its metrics' names.
+		if line["message"] != "metrics" {
+			for k := range line {
+				if !camel.MatchString(k) {
+					t.Fatalf("a log line has the key %q, not camelCase: %v", k, line)
+				}
+			}
+		}
 		switch line["message"] {
 		case "request":
 			requests++

@@ -519,7 +519,7 @@ func StartLocal(cfg LocalConfig) (*Endpoint, error) {
 		every := min(age/4, time.Hour)
 		for {
 			if n := local.Sweep(age); n > 0 && cfg.Log != nil {
-				cfg.Log.Info("attachments: swept uploads no note named", "files", n, "older_than", age.String())
+				cfg.Log.Info("attachments: swept uploads no note named", "files", n, "olderThan", age.String())
 			}
 			select {
 			case <-e.stopSweep:

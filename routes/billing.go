@@ -144,7 +144,7 @@ func (s *Server) handleBilling(w http.ResponseWriter, r *http.Request) {
 	// records it too.
 	if _, err := s.purchases.AddPurchase(r.Context(), store.Purchase{UserID: user, ID: id, Storage: storage, Amount: amount,
 		CreatedAt: time.Now().UnixMilli()}); err != nil {
-		s.log.ErrorContext(r.Context(), "charge not recorded", "charge_id", id, "identity_id", user, "storage", storage, "error", err.Error())
+		s.log.ErrorContext(r.Context(), "charge not recorded", "chargeId", id, "identityId", user, "storage", storage, "error", err.Error())
 	}
 	s.emit(r.Context(), "", metric{metricCharges, unitCount, 1}, metric{metricChargeAmount, unitNone, float64(amount)})
 	s.writeJSON(w, r, http.StatusOK, chargeResult{Status: true, Amount: amount, ChargeID: id})
@@ -202,7 +202,7 @@ func (s *Server) handleBillingWebhook(w http.ResponseWriter, r *http.Request) {
 			s.emit(ctx, "", metric{metricPayments, unitCount, 1}, metric{metricPaymentAmount, unitNone, float64(p.Amount)})
 		}
 	}
-	s.log.InfoContext(ctx, "webhook event", "event_id", ev.ID, "type", ev.Type,
+	s.log.InfoContext(ctx, "webhook event", "eventId", ev.ID, "type", ev.Type,
 		"recorded", res.Recorded, "ignored", ev.Ignored)
 	s.writeJSON(w, r, http.StatusOK, res)
 }

@@ -1,18 +1,24 @@
 package routes_test
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/scratch-notes/notes-api/billing"
 	"github.com/scratch-notes/notes-api/internal/apitest"
+	"github.com/scratch-notes/notes-api/internal/storetest"
 	"github.com/scratch-notes/notes-api/internal/testenv"
+	"github.com/scratch-notes/notes-api/store"
 )
 
 // withStripe is defaults with billing through Stripe at apiBase, as main
@@ -367,4 +373,61 @@ func TestBillingChargeIsRecorded(t *testing.T) {
 			t.Fatalf("Bob has %d and %v", total, ids)
 		}
 	})
+}
+
+// TestBillingChargeNotRecorded: a card charged when the store cannot
+// take the purchase is still a 200 (the money moved), and the log's ERROR
+// line names the charge, the identity and the storage for an operator,
+// never the card token; a retry with the same Idempotency-Key records it.
+func TestBillingChargeNotRecorded(t *testing.T) {
+	st := openBolt(t)
+	var log testenv.Buffer
+	s := withStripe("sk_test_123", testenv.StripeMock(t))
+	s.log = slog.New(slog.NewJSONHandler(&log, nil))
+	var down atomic.Bool
+	down.Store(true)
+	s.wrap = func(st storetest.Store) storetest.Store {
+		return storetest.Faulty{Store: st, AddPurchaseFn: func(ctx context.Context, p store.Purchase) (bool, error) {
+			if down.Load() {
+				return false, store.ErrUnavailable
+			}
+			return st.AddPurchase(ctx, p)
+		}}
+	}
+	d := doorsOn(t, func(testing.TB) storetest.Store { return st }, s)["local"]
+	req := billingRequest(`{"storage":"21","source":"tok_visa"}`, map[string]string{"Idempotency-Key": "retry-me"})
+	resp := d.Do(t, req)
+	var charged struct{ ChargeID string }
+	resp.JSON(t, &charged)
+	if resp.Status != http.StatusOK || charged.ChargeID == "" {
+		t.Fatalf("charge with the store down = %d %s, want 200", resp.Status, resp.Body)
+	}
+	var line map[string]any
+	for _, l := range strings.Split(log.String(), "\n") {
+		if strings.Contains(l, `"charge not recorded"`) {
+			if err := json.Unmarshal([]byte(l), &line); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if line["level"] != "ERROR" || line["chargeId"] != charged.ChargeID || line["identityId"] != apitest.Alice || line["storage"] != float64(21) {
+		t.Fatalf("the log has no ERROR line naming the charge, identity and storage: %v\n%s", line, log.String())
+	}
+	if strings.Contains(log.String(), "tok_visa") {
+		t.Fatal("the log holds the card token")
+	}
+	if total, _ := purchasesOf(t, d, apitest.Alice); total != 0 {
+		t.Fatalf("storage %d recorded with the store down", total)
+	}
+	// Stripe answers a retry with the same key with the same charge;
+	// stripe-mock makes a new id each time, so the retry's is the one.
+	down.Store(false)
+	resp = d.Do(t, req)
+	resp.JSON(t, &charged)
+	if resp.Status != http.StatusOK {
+		t.Fatalf("retry = %d %s", resp.Status, resp.Body)
+	}
+	if total, ids := purchasesOf(t, d, apitest.Alice); total != 21 || strings.Join(ids, ",") != charged.ChargeID {
+		t.Fatalf("after the retry: storage %d, purchases %v; want 21 and %s", total, ids, charged.ChargeID)
+	}
 }
