@@ -444,8 +444,9 @@ func TestStripeKeysFromSecret(t *testing.T) {
 }
 
 // TestLoopbackOnly: both local servers, the API and its files endpoint,
-// answer only to their own loopback address: a page of another name made
-// to resolve to 127.0.0.1 (DNS rebinding) is refused.
+// answer any loopback name on any port (a dev server's proxy that keeps
+// the Host, a port-mapped container) and HTTP/1.0 with no Host; a page of
+// any other name made to resolve to 127.0.0.1 (DNS rebinding) is refused.
 func TestLoopbackOnly(t *testing.T) {
 	base := startBinary(t).URL
 	status, body := post(t, base+"/attachments", `{"fileName":"a.txt","contentType":"text/plain","size":1}`, nil)
@@ -455,10 +456,14 @@ func TestLoopbackOnly(t *testing.T) {
 		t.Fatalf("POST /attachments = %d %s", status, body)
 	}
 	files, _ := url.Parse(up.UploadURL)
+	hosts := map[string]bool{
+		"": true, "localhost:5173": true, "LOCALHOST:8080": true, "localhost": true, "app.localhost:5173": true,
+		"127.0.0.1:1": true, "127.1.2.3:80": true, "[::1]:3000": true, "[::1]": true, "[::FFFF:127.0.0.1]:9": true,
+		"evil.example:3000": false, "rebind.attacker.example": false, "localhost.evil.example": false,
+		"128.0.0.1:3000": false, "10.0.0.1": false, "0.0.0.0:3000": false, "[::2]:3000": false, "a_b.localhost": false,
+	}
 	for _, u := range []string{base + "/notes", "http://" + files.Host + files.Path} {
-		pu, _ := url.Parse(u)
-		for host, want := range map[string]bool{"": true, "localhost:" + pu.Port(): true, "127.0.0.1:1": false,
-			"evil.example:" + pu.Port(): false, "rebind.attacker.example": false} {
+		for host, want := range hosts {
 			req, _ := http.NewRequest("GET", u, nil)
 			if host != "" {
 				req.Host = host
@@ -471,6 +476,18 @@ func TestLoopbackOnly(t *testing.T) {
 			if served := resp.StatusCode != http.StatusMisdirectedRequest; served != want {
 				t.Fatalf("GET %s with Host %q = %d, want served %v", u, host, resp.StatusCode, want)
 			}
+		}
+		// HTTP/1.0 has no Host header at all.
+		pu, _ := url.Parse(u)
+		conn, err := net.Dial("tcp", pu.Host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(conn, "GET %s HTTP/1.0\r\n\r\n", pu.Path)
+		line, _ := bufio.NewReader(conn).ReadString('\n')
+		conn.Close()
+		if strings.Contains(line, "421") || !strings.HasPrefix(line, "HTTP/1.0 ") {
+			t.Fatalf("HTTP/1.0 with no Host to %s: %q, want served", u, line)
 		}
 	}
 }

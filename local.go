@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
-	"github.com/scratch-notes/notes-api/attachments"
+	"github.com/scratch-notes/notes-api/locals3"
 	"github.com/scratch-notes/notes-api/routes"
 )
 
@@ -38,7 +38,7 @@ func loadAWS(ctx context.Context, _ func(string) string) (aws.Config, error) {
 // its server's limits. It is not in the Lambda build.
 func localFiles(c config, log *slog.Logger) (routes.Files, func(), error) {
 	dir := strings.TrimSuffix(c.notesDB, filepath.Ext(c.notesDB)) + "-attachments"
-	e, err := attachments.StartLocal(attachments.LocalConfig{Dir: dir, Wrap: c.cors.Files, Server: newServer, Log: log})
+	e, err := locals3.Start(locals3.Config{Dir: dir, Origins: c.cors, Server: newServer, Log: log})
 	if err != nil {
 		return nil, nil, fmt.Errorf("NOTES_DB=%s: %w", c.notesDB, err)
 	}

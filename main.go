@@ -29,6 +29,7 @@ import (
 	"github.com/scratch-notes/notes-api/attachments"
 	"github.com/scratch-notes/notes-api/billing"
 	"github.com/scratch-notes/notes-api/gateway"
+	"github.com/scratch-notes/notes-api/origins"
 	"github.com/scratch-notes/notes-api/routes"
 	"github.com/scratch-notes/notes-api/secrets"
 	"github.com/scratch-notes/notes-api/store"
@@ -76,7 +77,7 @@ type config struct {
 	purchases   string // PURCHASES_TABLE, with NOTES_TABLE
 	bucket      string // ATTACHMENTS_BUCKET; empty: local files, or none under Lambda
 	devIdentity string
-	cors        routes.CORS
+	cors        origins.Policy
 	stripeKey   string
 	webhookKey  string // STRIPE_WEBHOOK_SECRET
 	stripeARN   string // STRIPE_SECRET_ARN: the keys are read from Secrets Manager
@@ -101,7 +102,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		webhookKey:  getenv("STRIPE_WEBHOOK_SECRET"),
 		stripeARN:   getenv("STRIPE_SECRET_ARN"),
 		stripeBase:  getenv("STRIPE_API_BASE"),
-		cors:        routes.CORS{MaxAge: 600},
+		cors:        origins.Policy{MaxAge: 600},
 	}
 	for _, e := range []struct {
 		dst *string
@@ -135,11 +136,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 	}
 	if v := getenv("CORS_ALLOWED_ORIGINS"); v != "" {
-		if c.cors.AllowedOrigins, err = routes.ParseOrigins(v); err != nil {
+		if c.cors.AllowedOrigins, err = origins.Parse(v); err != nil {
 			return c, fmt.Errorf("CORS_ALLOWED_ORIGINS: %w", err)
 		}
 	}
-	if err := c.cors.Validate(); errors.Is(err, routes.ErrCredentialsWithWildcard) {
+	if err := c.cors.Validate(); errors.Is(err, origins.ErrCredentialsWithWildcard) {
 		return c, fmt.Errorf("CORS_ALLOW_CREDENTIALS=true with CORS_ALLOWED_ORIGINS=%q: %w", strings.Join(c.cors.AllowedOrigins, ","), err)
 	} else if err != nil {
 		return c, fmt.Errorf("CORS_ALLOWED_ORIGINS: %w", err)
@@ -351,12 +352,11 @@ const (
 	maxHeaderBytes    = 64 << 10
 )
 
-// newServer is a local server of h at addr with those limits, answering
-// only to its own loopback address: the API's, and the local attachments
-// endpoint's.
-func newServer(h http.Handler, addr string) *http.Server {
+// newServer is a local server of h with those limits, answering only to
+// loopback names: the API's, and the local attachments endpoint's.
+func newServer(h http.Handler) *http.Server {
 	return &http.Server{
-		Handler:           routes.LoopbackOnly(addr, h),
+		Handler:           routes.LoopbackOnly(h),
 		ReadHeaderTimeout: readHeaderTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 		ReadTimeout:       30 * time.Second,
@@ -374,7 +374,7 @@ func serve(port int, h http.Handler, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("PORT=%d: %w", port, err)
 	}
-	srv := newServer(h, ln.Addr().String())
+	srv := newServer(h)
 	log.Info("listening", "addr", "http://"+ln.Addr().String())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -16,14 +16,12 @@ const (
 	maxSegmentBytes = 255
 )
 
-// checkKey is the rule for object keys: what S3 keeps as a file of ours
-// and, with strict, what the local endpoint keeps on a disk of any OS,
-// Windows included. A key is /-separated segments, none empty, "." or
-// "..", with no \, NUL or other control character, valid UTF-8, at most
-// 1,024 bytes and 255 a segment; strict also refuses ':' (a drive or a
-// stream on Windows). The API applies it before it signs anything, the
-// local endpoint to every request.
-func checkKey(key string, strict bool) error {
+// CheckKey is the rule for object keys: what the bucket keeps as a file
+// of ours. A key is /-separated segments, none empty, "." or "..", with
+// no \, NUL or other control character, valid UTF-8, at most 1,024 bytes
+// and 255 a segment. The API applies it before it signs anything, the
+// local files endpoint to every request.
+func CheckKey(key string) error {
 	switch {
 	case key == "":
 		return errors.New("the key is empty")
@@ -35,8 +33,6 @@ func checkKey(key string, strict bool) error {
 		return errors.New("the key has a control character")
 	case strings.Contains(key, `\`):
 		return errors.New(`the key has a \`)
-	case strict && strings.Contains(key, ":"):
-		return errors.New("the key has a ':', which no file name on Windows may")
 	}
 	for _, seg := range strings.Split(key, "/") {
 		switch {
@@ -121,6 +117,31 @@ var passiveTypes = map[string]string{
 	".webm": "video/webm", ".zip": "application/zip", ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 	".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 	".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+}
+
+// DownloadHeaders are the Content-Type and Content-Disposition a
+// download of key is served with: attachment with the key's file name,
+// and the type it was stored with when that is a passive one, else the
+// type of its extension (application/octet-stream for anything active or
+// unknown). Never a type guessed from the content.
+func DownloadHeaders(key, storedType string) (contentType, disposition string) {
+	name := fileName(key)
+	contentType = downloadType(name)
+	if isPassive(storedType) {
+		contentType = storedType
+	}
+	return contentType, contentDisposition(name)
+}
+
+// isPassive reports whether a stored type is one a browser never runs.
+func isPassive(t string) bool {
+	mt, _, _ := strings.Cut(t, ";")
+	for _, p := range passiveTypes {
+		if pt, _, _ := strings.Cut(p, ";"); strings.EqualFold(strings.TrimSpace(mt), pt) {
+			return true
+		}
+	}
+	return false
 }
 
 // downloadType is the type a download of name is served as.

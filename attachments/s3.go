@@ -52,9 +52,6 @@ type S3 struct {
 	signer   *v4.Signer
 	client   *http.Client
 	retryer  *retry.Standard
-	// strict: the bucket is the local endpoint, which keeps its objects
-	// as files (see checkKey).
-	strict bool
 }
 
 // NewS3 returns the files of bucket in cfg's region with cfg's
@@ -151,9 +148,9 @@ func (s *S3) PresignUpload(ctx context.Context, key, contentType string, size in
 		Expires: now.Add(urlLifetime)}, nil
 }
 
-// CheckKey reports why key is not one this bucket keeps (see checkKey);
-// nil when it is.
-func (s *S3) CheckKey(key string) error { return checkKey(key, s.strict) }
+// CheckKey reports why key is not one this bucket keeps (see the
+// function CheckKey); nil when it is.
+func (s *S3) CheckKey(key string) error { return CheckKey(key) }
 
 // PresignDownload signs a GET of key that S3 answers as a download, never
 // a page: Content-Disposition attachment with the file's name, and a

@@ -13,6 +13,7 @@ import (
 	"github.com/scratch-notes/notes-api/gateway"
 	"github.com/scratch-notes/notes-api/internal/apitest"
 	"github.com/scratch-notes/notes-api/internal/storetest"
+	"github.com/scratch-notes/notes-api/origins"
 	"github.com/scratch-notes/notes-api/routes"
 	"github.com/scratch-notes/notes-api/store"
 )
@@ -32,7 +33,7 @@ func getEvent(b *testing.B, noteID string) []byte {
 
 func newBenchGateway(b *testing.B, notes storetest.Store) *gateway.Handler {
 	h, err := routes.New(routes.Config{Notes: notes, Purchases: notes, Logger: slog.New(slog.DiscardHandler),
-		CORS: routes.CORS{AllowedOrigins: []string{apitest.AppOrigin}, MaxAge: 600}, MaxAnswerBytes: gateway.MaxResponseBytes})
+		CORS: origins.Policy{AllowedOrigins: []string{apitest.AppOrigin}, MaxAge: 600}, MaxAnswerBytes: gateway.MaxResponseBytes})
 	if err != nil {
 		b.Fatal(err)
 	}

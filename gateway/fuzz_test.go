@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/scratch-notes/notes-api/internal/apitest"
+	"github.com/scratch-notes/notes-api/origins"
 	"github.com/scratch-notes/notes-api/routes"
 )
 
@@ -96,7 +97,7 @@ func FuzzInvoke(f *testing.F) {
 	}
 	f.Add([]byte(`{"version":"2.0","rawPath":"/notes","requestContext":{"http":{"method":"G T"}}}`))
 	f.Add([]byte(`{"httpMethod":"POST","path":"/notes","body":"%%%","isBase64Encoded":true}`))
-	g := newGateway(f, routes.IdentityDeployed, routes.CORS{AllowedOrigins: []string{apitest.AppOrigin}}, "")
+	g := newGateway(f, routes.IdentityDeployed, origins.Policy{AllowedOrigins: []string{apitest.AppOrigin}}, "")
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		out, err := g.Invoke(context.Background(), payload)
 		if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/scratch-notes/notes-api/internal/apitest"
 	"github.com/scratch-notes/notes-api/internal/storetest"
 	"github.com/scratch-notes/notes-api/internal/testenv"
+	"github.com/scratch-notes/notes-api/origins"
 	"github.com/scratch-notes/notes-api/routes"
 )
 
@@ -22,7 +23,7 @@ var events_ = filepath.Join(testenv.Root(), "testdata", "events")
 
 // newGateway is the front door as main builds it when deployed, on a
 // fresh bbolt store; mode IdentityLocal is sam local (AWS_SAM_LOCAL).
-func newGateway(t testing.TB, mode routes.IdentityMode, cors routes.CORS, devIdentity string) *gateway.Handler {
+func newGateway(t testing.TB, mode routes.IdentityMode, cors origins.Policy, devIdentity string) *gateway.Handler {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	notes := storetest.Bolt(t)
@@ -40,14 +41,14 @@ func newGateway(t testing.TB, mode routes.IdentityMode, cors routes.CORS, devIde
 func TestEventFiles(t *testing.T) {
 	for _, dir := range []string{"v1", "v2"} {
 		t.Run(dir, func(t *testing.T) {
-			g := newGateway(t, routes.IdentityDeployed, routes.CORS{AllowedOrigins: []string{apitest.AppOrigin}}, "")
+			g := newGateway(t, routes.IdentityDeployed, origins.Policy{AllowedOrigins: []string{apitest.AppOrigin}}, "")
 			apitest.CheckEventFlow(t, g, filepath.Join(events_, dir))
 		})
 	}
 }
 
 func TestEventRequestID(t *testing.T) {
-	g := newGateway(t, routes.IdentityDeployed, routes.CORS{}, "")
+	g := newGateway(t, routes.IdentityDeployed, origins.Policy{}, "")
 	for file, want := range map[string]string{
 		"v1/list.json":      "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
 		"v1/preflight.json": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
@@ -60,10 +61,10 @@ func TestEventRequestID(t *testing.T) {
 }
 
 func TestSAMLocalEventFiles(t *testing.T) {
-	apitest.CheckSAMLocalFlow(t, newGateway(t, routes.IdentityLocal, routes.CORS{}, "sam-user"), filepath.Join(events_, "v1-sam-local"))
+	apitest.CheckSAMLocalFlow(t, newGateway(t, routes.IdentityLocal, origins.Policy{}, "sam-user"), filepath.Join(events_, "v1-sam-local"))
 
 	// The same sam local event, deployed for real, has no identity.
-	deployed := newGateway(t, routes.IdentityDeployed, routes.CORS{}, "")
+	deployed := newGateway(t, routes.IdentityDeployed, origins.Policy{}, "")
 	if r := apitest.InvokeFile(t, deployed, filepath.Join(events_, "v1-sam-local", "list.json"), apitest.FixtureNoteID); r.Status != 401 {
 		t.Fatalf("sam local event without AWS_SAM_LOCAL = %d, want 401", r.Status)
 	}
@@ -74,7 +75,7 @@ func TestSAMLocalEventFiles(t *testing.T) {
 // read it; a payload that is not an event is a REST v1 400. None is a
 // failed invocation.
 func TestMalformedEvents(t *testing.T) {
-	g := newGateway(t, routes.IdentityDeployed, routes.CORS{AllowedOrigins: []string{apitest.AppOrigin}}, "")
+	g := newGateway(t, routes.IdentityDeployed, origins.Policy{AllowedOrigins: []string{apitest.AppOrigin}}, "")
 	origin := map[string][]string{"Origin": {apitest.AppOrigin}}
 	alice := events.APIGatewayRequestIdentity{CognitoIdentityID: apitest.Alice}
 	for name, ev := range map[string]any{
@@ -131,7 +132,7 @@ func TestMalformedEvents(t *testing.T) {
 // Access-Control-Request-Headers as one comma-separated value, which the v2
 // adapter splits; go-chi/cors would read only the first.
 func TestSplitRequestHeaders(t *testing.T) {
-	g := newGateway(t, routes.IdentityDeployed, routes.CORS{}, "")
+	g := newGateway(t, routes.IdentityDeployed, origins.Policy{}, "")
 	d := apitest.V2{Invoker: g}
 	resp := d.Do(t, apitest.Preflight(apitest.AppOrigin, "PUT", "content-type,x-amz-date,authorization"))
 	allowed := resp.Header.Get("Access-Control-Allow-Headers")

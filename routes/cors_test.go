@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/scratch-notes/notes-api/internal/apitest"
+	"github.com/scratch-notes/notes-api/origins"
 	"github.com/scratch-notes/notes-api/routes"
 )
 
@@ -179,10 +180,10 @@ func TestCredentials(t *testing.T) {
 }
 
 func TestCredentialsWithWildcardRefused(t *testing.T) {
-	for _, origins := range [][]string{nil, {"*"}, {"https://*.example.com"}, {apitest.AppOrigin, "*"}} {
-		_, err := routes.New(routes.Config{CORS: routes.CORS{AllowedOrigins: origins, AllowCredentials: true}})
-		if !errors.Is(err, routes.ErrCredentialsWithWildcard) {
-			t.Fatalf("origins %q with credentials: New = %v, want ErrCredentialsWithWildcard", origins, err)
+	for _, list := range [][]string{nil, {"*"}, {"https://*.example.com"}, {apitest.AppOrigin, "*"}} {
+		_, err := routes.New(routes.Config{CORS: origins.Policy{AllowedOrigins: list, AllowCredentials: true}})
+		if !errors.Is(err, origins.ErrCredentialsWithWildcard) {
+			t.Fatalf("origins %q with credentials: New = %v, want ErrCredentialsWithWildcard", list, err)
 		}
 	}
 }

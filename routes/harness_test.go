@@ -10,13 +10,14 @@ import (
 	"github.com/scratch-notes/notes-api/gateway"
 	"github.com/scratch-notes/notes-api/internal/apitest"
 	"github.com/scratch-notes/notes-api/internal/storetest"
+	"github.com/scratch-notes/notes-api/origins"
 	"github.com/scratch-notes/notes-api/routes"
 )
 
 // setup is how the API is configured for a test: what main builds from
 // the environment.
 type setup struct {
-	cors        routes.CORS
+	cors        origins.Policy
 	devIdentity string
 	// samLocal runs the Lambda doors as under sam local (AWS_SAM_LOCAL):
 	// the local identity rules apply there too.
@@ -31,7 +32,7 @@ type setup struct {
 }
 
 // defaults is the configuration of an empty environment.
-func defaults() setup { return setup{cors: routes.CORS{MaxAge: 600}} }
+func defaults() setup { return setup{cors: origins.Policy{MaxAge: 600}} }
 
 // withOrigins is defaults with CORS_ALLOWED_ORIGINS set.
 func withOrigins(origins ...string) setup {

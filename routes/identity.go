@@ -3,10 +3,12 @@ package routes
 import (
 	"context"
 	"net/http"
+
+	"github.com/scratch-notes/notes-api/origins"
 )
 
 // devIdentityHeader names a local caller; it is ignored when deployed.
-const devIdentityHeader = "X-Dev-Identity-Id"
+const devIdentityHeader = origins.DevIdentityHeader
 
 // Caller is what API Gateway says about a request: the Cognito identity
 // its IAM authorizer verified (empty when there is none) and its own

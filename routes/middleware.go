@@ -152,21 +152,50 @@ func (s *Server) handleMethodNotAllowed(mux *chi.Mux) http.HandlerFunc {
 	}
 }
 
-// LoopbackOnly serves next only to requests whose Host is addr
-// (127.0.0.1:port), or localhost with its port: a page of any other
-// name, made to resolve to 127.0.0.1 (DNS rebinding), is refused with a
-// 421 before anything else runs. The local servers' guard; Lambda has
-// API Gateway's hosts instead.
-func LoopbackOnly(addr string, next http.Handler) http.Handler {
-	_, port, _ := net.SplitHostPort(addr)
-	allowed := map[string]bool{addr: true, "localhost:" + port: true}
+// LoopbackOnly serves next only to requests whose Host is a loopback
+// name, on any port: localhost or a name under .localhost (RFC 6761: a
+// browser never asks DNS for them), an address of 127.0.0.0/8, or [::1],
+// in any letter case; and HTTP/1.0 requests with no Host. A dev server's
+// proxy that keeps the Host, and a container whose port is mapped, are
+// served. Any other name is a page made to resolve to 127.0.0.1 (DNS
+// rebinding): it is refused with a 421 before anything else runs. This
+// is the local servers' guard; Lambda has API Gateway's hosts instead.
+func LoopbackOnly(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !allowed[strings.ToLower(r.Host)] {
+		if r.Host != "" && !isLoopbackHost(r.Host) {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusMisdirectedRequest)
-			io.WriteString(w, `{"error":"this server answers only to `+addr+` and localhost:`+port+`"}`+"\n")
+			io.WriteString(w, `{"error":"this server answers only to loopback names: localhost, 127.0.0.1 or [::1], on any port"}`+"\n")
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// isLoopbackHost reports whether hostport (a Host header) names this
+// machine's loopback interface.
+func isLoopbackHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	} else if inner, ok := strings.CutPrefix(hostport, "["); ok {
+		host, _ = strings.CutSuffix(inner, "]")
+	}
+	host = strings.ToLower(host)
+	if host == "localhost" || (strings.HasSuffix(host, ".localhost") && isLabels(strings.TrimSuffix(host, ".localhost"))) {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// isLabels reports whether s is dot-separated DNS labels: letters and
+// digits, with hyphens inside.
+func isLabels(s string) bool {
+	for _, l := range strings.Split(s, ".") {
+		if l == "" || l[0] == '-' || l[len(l)-1] == '-' || strings.Trim(l, "abcdefghijklmnopqrstuvwxyz0123456789-") != "" {
+			return false
+		}
+	}
+	return true
 }

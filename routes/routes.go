@@ -16,6 +16,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
+	"github.com/scratch-notes/notes-api/origins"
 	"github.com/scratch-notes/notes-api/store"
 )
 
@@ -65,7 +66,7 @@ type Config struct {
 	// answers 503, and nothing deletes files.
 	Files       Files
 	Logger      *slog.Logger
-	CORS        CORS
+	CORS        origins.Policy
 	Identity    IdentityMode
 	DevIdentity string
 	// EraseBudget is how long one DELETE /me works before it answers
@@ -96,9 +97,9 @@ type Server struct {
 }
 
 // New returns the API's handler, or an error for a configuration that
-// must not serve (see CORS.Validate).
+// must not serve (see origins.Policy.Validate).
 func New(cfg Config) (http.Handler, error) {
-	corsMW, err := cfg.CORS.middleware()
+	corsMW, err := cfg.CORS.API()
 	if err != nil {
 		return nil, err
 	}

@@ -10,8 +10,9 @@
 #                                 pinned in scripts/versitygw/go.mod), on a
 #                                 temporary directory; access key "notes-test",
 #                                 secret "notes-test-secret"
-#   NOTES_TEST_SECRETS_ENDPOINT   moto_server, which speaks the Secrets Manager
-#                                 API (on this kind of machine's image)
+#   NOTES_TEST_MOTO_ENDPOINT      moto_server, which speaks the Secrets Manager
+#                                 and Cognito user pools APIs (on this kind of
+#                                 machine's image)
 #
 # and installs Debian's chromium for the browser tests when it is missing
 # and this is root with apt.
@@ -91,10 +92,10 @@ start_versitygw() {
 }
 
 start_moto() {
-	command -v moto_server >/dev/null || { echo "with-services: moto_server not found: no Secrets Manager" >&2; return; }
+	command -v moto_server >/dev/null || { echo "with-services: moto_server not found: no Secrets Manager, no user pools" >&2; return; }
 	local port
 	port=$(free_port)
-	serve moto_server NOTES_TEST_SECRETS_ENDPOINT "$port" moto_server -H 127.0.0.1 -p "$port"
+	serve moto_server NOTES_TEST_MOTO_ENDPOINT "$port" moto_server -H 127.0.0.1 -p "$port"
 }
 
 install_chromium() {

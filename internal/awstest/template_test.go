@@ -16,7 +16,7 @@ import (
 
 	"github.com/scratch-notes/notes-api/attachments"
 	"github.com/scratch-notes/notes-api/internal/testenv"
-	"github.com/scratch-notes/notes-api/routes"
+	"github.com/scratch-notes/notes-api/origins"
 )
 
 // The tests of template.yaml and samconfig.toml: each bullet of the issues
@@ -239,10 +239,10 @@ func TestTemplateData(t *testing.T) {
 	b := []string{"Resources", "AttachmentsBucket", "Properties"}
 	rule := d.Must(t, append(b, "CorsConfiguration", "CorsRules", "0")...)
 	// Exactly what the presigned URLs are signed for, no more.
-	if got, want := strings.Join(Scalars(At(rule, "AllowedMethods")), ","), strings.Join(routes.FileMethods(), ","); got != want {
+	if got, want := strings.Join(Scalars(At(rule, "AllowedMethods")), ","), strings.Join(origins.FileMethods, ","); got != want {
 		t.Fatalf("bucket AllowedMethods = %s, want %s", got, want)
 	}
-	if got, want := strings.Join(Scalars(At(rule, "AllowedHeaders")), ","), strings.Join(routes.FileHeaders(), ","); got != want {
+	if got, want := strings.Join(Scalars(At(rule, "AllowedHeaders")), ","), strings.Join(origins.FileHeaders, ","); got != want {
 		t.Fatalf("bucket AllowedHeaders = %s, want %s", got, want)
 	}
 	if got := strings.Join(Scalars(At(rule, "ExposedHeaders")), ","); got != "ETag" {
@@ -517,7 +517,7 @@ var originValues = map[string]bool{
 func TestAllowedOriginsOneRule(t *testing.T) {
 	pattern := regexp.MustCompile(LoadTemplate(t).Value(t, "Parameters", "AllowedOrigins", "AllowedPattern"))
 	for v, want := range originValues {
-		_, err := routes.ParseOrigins(v)
+		_, err := origins.Parse(v)
 		if template, function := pattern.MatchString(v), err == nil; template != function || template != want {
 			t.Errorf("AllowedOrigins %q: the template takes it %v, the function %v (%v); want both %v", v, template, function, err, want)
 		}

@@ -20,7 +20,7 @@ import (
 // Manager API (moto_server).
 func SecretsManager(t testing.TB) string {
 	t.Helper()
-	return service(t, "NOTES_TEST_SECRETS_ENDPOINT", "Secrets Manager-compatible server")
+	return Moto(t)
 }
 
 // SecretsCall makes one signed Secrets Manager call (target such as

@@ -1,6 +1,4 @@
-//go:build !lambda
-
-package attachments_test
+package locals3_test
 
 import (
 	"bytes"
@@ -20,50 +18,55 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/scratch-notes/notes-api/attachments"
+	"github.com/scratch-notes/notes-api/internal/s3test"
+	"github.com/scratch-notes/notes-api/locals3"
 )
 
-// localServer is the local endpoint on dir, over HTTP, logging to log.
-func localServer(t *testing.T, dir string, log *bytes.Buffer) objectServer {
+// localServer is a Server on dir, over HTTP, logging to log.
+func localServer(t *testing.T, dir string, log *bytes.Buffer) s3test.Server {
 	t.Helper()
 	creds := aws.Credentials{AccessKeyID: "local", SecretAccessKey: "local-secret"}
 	var logger *slog.Logger
 	if log != nil {
 		logger = slog.New(slog.NewJSONHandler(log, nil))
 	}
-	l, err := attachments.NewLocal("attachments", dir, creds, logger)
+	l, err := locals3.New("attachments", dir, creds, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close() })
 	srv := httptest.NewServer(l)
 	t.Cleanup(srv.Close)
-	return objectServer{endpoint: srv.URL, bucket: "attachments", creds: creds}
+	return s3test.Server{Endpoint: srv.URL, Bucket: "attachments", Creds: creds}
 }
 
+// TestLocal holds the local endpoint to what the API relies on, as
+// TestS3 in attachments holds versitygw, for a local identity and a
+// Cognito one (whose ':' no Windows file name may hold).
 func TestLocal(t *testing.T) {
-	testRoundTrip(t, localServer(t, t.TempDir(), nil), "local-user")
+	for _, user := range []string{"local-user", "us-east-1:3f0c6a2e-1b7d-4c55-9a2e-0d6f4b8e9c11"} {
+		t.Run(user, func(t *testing.T) { s3test.RoundTrip(t, localServer(t, t.TempDir(), nil), user) })
+	}
 }
 
 // TestLocalRefusesKeys: no key reaches outside the directory, on any OS:
-// the strict rule refuses \\, :, NUL, . and .. segments, empty segments and
+// the key rule refuses \\, NUL, . and .. segments, empty segments and
 // a trailing /, with S3's 400, before any signature is even checked; and
 // the S3 files of the endpoint refuse to sign them.
 func TestLocalRefusesKeys(t *testing.T) {
 	o := localServer(t, t.TempDir(), nil)
-	e, err := attachments.StartLocal(attachments.LocalConfig{Dir: t.TempDir(),
-		Wrap:   func(h http.Handler) (http.Handler, error) { return h, nil },
-		Server: func(h http.Handler, _ string) *http.Server { return &http.Server{Handler: h} }})
+	e, err := locals3.Start(locals3.Config{Dir: t.TempDir(),
+		Server: func(h http.Handler) *http.Server { return &http.Server{Handler: h} }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer e.Close()
 	files := e.Files
-	for _, key := range []string{`private/u/a\b.txt`, "private/us-east-1:alice/a.txt", "private/u/a\x00.txt", "private/./a.txt",
+	for _, key := range []string{`private/u/a\b.txt`, "private/u/a\x00.txt", "private/./a.txt",
 		"private/../a.txt", "private//a.txt", "private/u/", "/private/u/a.txt", "private/u/" + strings.Repeat("n", 256)} {
-		u := o.endpoint + "/attachments/" + (&url.URL{Path: key}).EscapedPath()
+		u := o.Endpoint + "/attachments/" + (&url.URL{Path: key}).EscapedPath()
 		req, _ := http.NewRequest("GET", u, nil)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -96,10 +99,10 @@ func TestLocalSymlinkStaysInside(t *testing.T) {
 	if err := os.Symlink(filepath.Dir(secret), filepath.Join(dir, "objects", "private", "out")); err != nil {
 		t.Fatal(err)
 	}
-	files := o.files(t)
+	files := o.Files(t)
 	for _, key := range []string{"private/u/1603846842984-link.txt", "private/out/secret.txt"} {
 		down, _ := files.PresignDownload(context.Background(), key)
-		status, body, _ := send(t, down, nil, nil)
+		status, body, _ := s3test.Send(t, down, nil, nil)
 		if status == http.StatusOK || bytes.Contains(body, []byte("outside")) {
 			t.Fatalf("%s = %d %q: the link was followed out of the directory", key, status, body)
 		}
@@ -111,7 +114,7 @@ func TestLocalSymlinkStaysInside(t *testing.T) {
 // that is never guessed from the content, and the ETag of its bytes.
 func TestLocalDownloadHeaders(t *testing.T) {
 	o := localServer(t, t.TempDir(), nil)
-	files := o.files(t)
+	files := o.Files(t)
 	ctx := context.Background()
 	for _, tc := range []struct{ key, uploadType, wantType string }{
 		{"private/u/1603846842984-page.html", "text/html", "application/octet-stream"},
@@ -121,7 +124,7 @@ func TestLocalDownloadHeaders(t *testing.T) {
 	} {
 		body := []byte("<html><script>alert(1)</script>")
 		up, _ := files.PresignUpload(ctx, tc.key, tc.uploadType, int64(len(body)))
-		status, _, h := send(t, up, body, nil)
+		status, _, h := s3test.Send(t, up, body, nil)
 		sum := md5.Sum(body)
 		if status != http.StatusOK || h.Get("ETag") != `"`+hex.EncodeToString(sum[:])+`"` {
 			t.Fatalf("upload of %s = %d, ETag %q", tc.key, status, h.Get("ETag"))
@@ -132,8 +135,8 @@ func TestLocalDownloadHeaders(t *testing.T) {
 		for _, got := range []struct {
 			name string
 			p    attachments.Presigned
-		}{{"signed URL", down}, {"bare signed GET", attachments.Presigned{Method: "GET", URL: presignRaw(t, o, tc.key)}}} {
-			status, b, h := send(t, got.p, nil, nil)
+		}{{"signed URL", down}, {"bare signed GET", attachments.Presigned{Method: "GET", URL: s3test.PresignRaw(t, o, tc.key)}}} {
+			status, b, h := s3test.Send(t, got.p, nil, nil)
 			mt, _, _ := strings.Cut(h.Get("Content-Type"), ";")
 			want, _, _ := strings.Cut(tc.wantType, ";")
 			if status != http.StatusOK || !bytes.Equal(b, body) || mt != want ||
@@ -150,7 +153,7 @@ func TestLocalDownloadHeaders(t *testing.T) {
 // its type), or a body with none.
 func TestLocalRacingWrites(t *testing.T) {
 	o := localServer(t, t.TempDir(), nil)
-	files := o.files(t)
+	files := o.Files(t)
 	ctx := context.Background()
 	const key = "private/u/1603846842984-race.bin"
 	types := []string{"image/png", "image/jpeg", "application/pdf", "text/plain"}
@@ -166,14 +169,14 @@ func TestLocalRacingWrites(t *testing.T) {
 			switch i % 3 {
 			case 0, 1:
 				up, _ := files.PresignUpload(ctx, key, typ, int64(len(body)))
-				send(t, up, body, nil)
+				s3test.Send(t, up, body, nil)
 			}
 			if i%5 == 0 {
 				files.Delete(ctx, key)
 			}
 			// The local endpoint serves the stored type for a passive
 			// one when the URL asks for none: read it bare.
-			status, b, h := send(t, attachments.Presigned{Method: "GET", URL: presignRaw(t, o, key)}, nil, nil)
+			status, b, h := s3test.Send(t, attachments.Presigned{Method: "GET", URL: s3test.PresignRaw(t, o, key)}, nil, nil)
 			if status == http.StatusOK {
 				stored := strings.TrimSpace(string(b[:min(32, len(b))]))
 				if got, _, _ := strings.Cut(h.Get("Content-Type"), ";"); got != stored {
@@ -190,23 +193,6 @@ func TestLocalRacingWrites(t *testing.T) {
 	}
 }
 
-// presignRaw is a presigned GET of key (of plain characters) that asks
-// for no response type or disposition, signed with the SDK's signer.
-func presignRaw(t *testing.T, o objectServer, key string) string {
-	t.Helper()
-	u, err := url.Parse(o.endpoint + "/" + o.bucket + "/" + key + "?X-Amz-Expires=900")
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer := v4.NewSigner(func(so *v4.SignerOptions) { so.DisableURIPathEscaping = true })
-	signed, _, err := signer.PresignHTTP(context.Background(), o.creds, &http.Request{Method: "GET", URL: u, Header: http.Header{}},
-		"UNSIGNED-PAYLOAD", "s3", "us-east-1", time.Now().UTC())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return signed
-}
-
 // TestLocalWriteError: a file the disk cannot take is the server's
 // failure (500 or 507), logged with its key, never the client's 400.
 func TestLocalWriteError(t *testing.T) {
@@ -216,8 +202,8 @@ func TestLocalWriteError(t *testing.T) {
 	// The place the upload's type goes is a file, not a directory.
 	os.MkdirAll(filepath.Join(dir, "types", "private"), 0o700)
 	os.WriteFile(filepath.Join(dir, "types", "private", "u"), []byte("in the way"), 0o600)
-	up, _ := o.files(t).PresignUpload(context.Background(), "private/u/1603846842984-a.txt", "text/plain", 3)
-	status, _, _ := send(t, up, []byte("abc"), nil)
+	up, _ := o.Files(t).PresignUpload(context.Background(), "private/u/1603846842984-a.txt", "text/plain", 3)
+	status, _, _ := s3test.Send(t, up, []byte("abc"), nil)
 	if status != http.StatusInternalServerError && status != http.StatusInsufficientStorage {
 		t.Fatalf("upload the disk cannot take = %d, want 500 or 507", status)
 	}
@@ -230,9 +216,9 @@ func TestLocalWriteError(t *testing.T) {
 // X-Amz-* parameter, and so does the local endpoint.
 func TestLocalRepeatedParameters(t *testing.T) {
 	o := localServer(t, t.TempDir(), nil)
-	down, _ := o.files(t).PresignDownload(context.Background(), "private/u/1603846842984-a.txt")
+	down, _ := o.Files(t).PresignDownload(context.Background(), "private/u/1603846842984-a.txt")
 	for _, p := range []string{"X-Amz-Expires=604800", "X-Amz-Date=20200101T000000Z", "x-amz-signedheaders=host"} {
-		status, _, _ := send(t, attachments.Presigned{Method: "GET", URL: down.URL + "&" + p}, nil, nil)
+		status, _, _ := s3test.Send(t, attachments.Presigned{Method: "GET", URL: down.URL + "&" + p}, nil, nil)
 		if status != http.StatusForbidden {
 			t.Fatalf("a URL repeating %s = %d, want 403", p, status)
 		}
@@ -245,9 +231,8 @@ func TestLocalRepeatedParameters(t *testing.T) {
 // original app's files too), not a fresh upload.
 func TestLocalSweep(t *testing.T) {
 	const age = 300 * time.Millisecond
-	e, err := attachments.StartLocal(attachments.LocalConfig{Dir: t.TempDir(), PendingAge: age,
-		Wrap:   func(h http.Handler) (http.Handler, error) { return h, nil },
-		Server: func(h http.Handler, _ string) *http.Server { return &http.Server{Handler: h} }})
+	e, err := locals3.Start(locals3.Config{Dir: t.TempDir(), PendingAge: age,
+		Server: func(h http.Handler) *http.Server { return &http.Server{Handler: h} }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +241,7 @@ func TestLocalSweep(t *testing.T) {
 	upload := func(key string) {
 		t.Helper()
 		up, _ := e.Files.PresignUpload(ctx, key, "text/plain", 1)
-		if status, body, _ := send(t, up, []byte("x"), nil); status != http.StatusOK {
+		if status, body, _ := s3test.Send(t, up, []byte("x"), nil); status != http.StatusOK {
 			t.Fatalf("upload of %s = %d %s", key, status, body)
 		}
 	}
@@ -267,7 +252,7 @@ func TestLocalSweep(t *testing.T) {
 	}
 	exists := func(key string) bool {
 		down, _ := e.Files.PresignDownload(ctx, key)
-		status, _, _ := send(t, down, nil, nil)
+		status, _, _ := s3test.Send(t, down, nil, nil)
 		return status == http.StatusOK
 	}
 	time.Sleep(age + age/2) // older than the age, and a sweep since

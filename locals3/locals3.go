@@ -1,12 +1,11 @@
-//go:build !lambda
-
-package attachments
+// Package locals3 is a small S3-compatible server for local development:
+// the local server's stand-in for the attachments bucket, as strict as S3
+// about signatures and keys. Only `make run` and the tests use it.
+package locals3
 
 import (
-	"context"
 	"crypto/md5"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/xml"
@@ -30,8 +29,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/scratch-notes/notes-api/attachments"
+	"github.com/scratch-notes/notes-api/awssig"
+	"github.com/scratch-notes/notes-api/origins"
 )
 
 // maxLocalObject bounds one stored file: the API never signs more than
@@ -41,34 +43,31 @@ const maxLocalObject = 16 << 20
 // clockSkew is how far a request's signing time may be ahead of ours.
 const clockSkew = 15 * time.Minute
 
-// Local is a small S3-compatible endpoint for the local server: one
-// bucket of objects in a directory, PUT, GET, HEAD and DELETE of an
+// Server is one bucket of objects in a directory, served over HTTP: PUT, GET, HEAD and DELETE of an
 // object, each checked like S3 checks it: a SigV4 signature, in the query
 // (presigned) or the Authorization header, made with Local's one
 // credential, that has not expired and covers the headers it names
 // (Content-Type and Content-Length of an upload among them), and a key
-// that checkKey's strict rule keeps. Every file it touches is reached
+// that attachments.CheckKey keeps, kept on disk under a name any OS takes. Every file it touches is reached
 // through an os.Root of its directory, so that no key, and no symbolic
 // link in the directory, reaches outside it. Downloads are downloads:
 // Content-Disposition attachment, X-Content-Type-Options nosniff,
-// Content-Security-Policy sandbox, and no active type. It is not in the
-// Lambda build.
-type Local struct {
-	bucket string
-	root   *os.Root
-	creds  aws.Credentials
-	signer *v4.Signer
-	now    func() time.Time
-	log    *slog.Logger
+// Content-Security-Policy sandbox, and no active type.
+type Server struct {
+	bucket  string
+	root    *os.Root
+	checker *awssig.Checker
+	now     func() time.Time
+	log     *slog.Logger
 	// locks serialise the writes and reads of one key (by its hash), so
 	// that an object and its type are always seen together.
 	locks [64]sync.RWMutex
 }
 
-// NewLocal serves bucket from dir, accepting requests signed with creds,
-// in whatever region their credential scope names; log hears of files it
+// New serves bucket from dir, accepting requests signed with creds, in
+// whatever region their credential scope names; log hears of files it
 // could not store or remove.
-func NewLocal(bucket, dir string, creds aws.Credentials, log *slog.Logger) (*Local, error) {
+func New(bucket, dir string, creds aws.Credentials, log *slog.Logger) (*Server, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("attachments directory: %w", err)
 	}
@@ -85,15 +84,17 @@ func NewLocal(bucket, dir string, creds aws.Credentials, log *slog.Logger) (*Loc
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Local{bucket: bucket, root: root, creds: creds, now: time.Now, log: log,
-		signer: v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true })}, nil
+	l := &Server{bucket: bucket, root: root, now: time.Now, log: log}
+	l.checker = &awssig.Checker{Service: "s3", S3: true, Skew: clockSkew, Now: func() time.Time { return l.now() },
+		Keys: func(id string) (aws.Credentials, bool) { return creds, id == creds.AccessKeyID }}
+	return l, nil
 }
 
 // Close lets go of the directory.
-func (l *Local) Close() error { return l.root.Close() }
+func (l *Server) Close() error { return l.root.Close() }
 
 // lock is the lock of key.
-func (l *Local) lock(key string) *sync.RWMutex {
+func (l *Server) lock(key string) *sync.RWMutex {
 	h := fnv.New32a()
 	h.Write([]byte(key))
 	return &l.locks[h.Sum32()%uint32(len(l.locks))]
@@ -116,7 +117,7 @@ func writeS3Error(w http.ResponseWriter, r *http.Request, status int, code, msg 
 }
 
 // ServeHTTP implements http.Handler.
-func (l *Local) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (l *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	bucket, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 	if bucket != l.bucket {
 		writeS3Error(w, r, http.StatusNotFound, "NoSuchBucket", "The specified bucket does not exist")
@@ -130,7 +131,7 @@ func (l *Local) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		l.list(w, r)
 		return
 	}
-	if err := checkKey(key, true); err != nil {
+	if err := attachments.CheckKey(key); err != nil {
 		writeS3Error(w, r, http.StatusBadRequest, "InvalidArgument", "The object key is not one this endpoint keeps: "+err.Error())
 		return
 	}
@@ -138,8 +139,8 @@ func (l *Local) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeS3Error(w, r, http.StatusForbidden, code, msg)
 		return
 	}
-	objPath := path.Join("objects", key)
-	typePath := path.Join("types", key)
+	objPath := path.Join("objects", diskPath(key))
+	typePath := path.Join("types", diskPath(key))
 	if r.URL.Query().Has("tagging") {
 		l.tagging(w, r, key, objPath, typePath)
 		return
@@ -172,7 +173,7 @@ func (l *Local) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // response-content-disposition, as S3 takes them), else the stored type
 // when it is a passive one and attachment with the key's file name;
 // never a type guessed from the content.
-func (l *Local) get(w http.ResponseWriter, r *http.Request, key, objPath, typePath string) {
+func (l *Server) get(w http.ResponseWriter, r *http.Request, key, objPath, typePath string) {
 	mu := l.lock(key)
 	mu.RLock()
 	defer mu.RUnlock()
@@ -188,44 +189,30 @@ func (l *Local) get(w http.ResponseWriter, r *http.Request, key, objPath, typePa
 		return
 	}
 	m := l.readMeta(typePath)
-	stored, etag := m.contentType, m.etag
 	q := r.URL.Query()
 	h := w.Header()
-	h.Set("Content-Type", downloadType(fileName(key)))
-	if isPassive(stored) {
-		h.Set("Content-Type", stored)
-	}
+	typ, disposition := attachments.DownloadHeaders(key, m.contentType)
+	h.Set("Content-Type", typ)
 	if v := q.Get("response-content-type"); v != "" {
 		h.Set("Content-Type", v)
 	}
-	h.Set("Content-Disposition", contentDisposition(fileName(key)))
+	h.Set("Content-Disposition", disposition)
 	if v := q.Get("response-content-disposition"); v != "" {
 		h.Set("Content-Disposition", v)
 	}
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "sandbox")
-	if etag != "" {
-		h.Set("ETag", etag)
+	if m.etag != "" {
+		h.Set("ETag", m.etag)
 	}
 	http.ServeContent(w, r, "", info.ModTime(), f)
-}
-
-// isPassive reports whether a stored type is one a browser never runs.
-func isPassive(t string) bool {
-	mt, _, _ := strings.Cut(t, ";")
-	for _, p := range passiveTypes {
-		if pt, _, _ := strings.Cut(p, ";"); strings.EqualFold(strings.TrimSpace(mt), pt) {
-			return true
-		}
-	}
-	return false
 }
 
 // put stores the body and its type together, whole or not at all: each
 // is written to a file of its own name and renamed into place under the
 // key's lock, so that racing uploads, a read during an upload and a
 // delete racing one never see a body with another's type, or none.
-func (l *Local) put(w http.ResponseWriter, r *http.Request, key, objPath, typePath string) {
+func (l *Server) put(w http.ResponseWriter, r *http.Request, key, objPath, typePath string) {
 	if r.ContentLength < 0 {
 		writeS3Error(w, r, http.StatusLengthRequired, "MissingContentLength", "You must provide the Content-Length HTTP header.")
 		return
@@ -291,176 +278,88 @@ func (l *Local) put(w http.ResponseWriter, r *http.Request, key, objPath, typePa
 
 // verify checks r's SigV4 signature the way S3 does, and returns S3's
 // error code and message when it fails.
-func (l *Local) verify(r *http.Request) (code, msg string) {
-	q := r.URL.Query()
-	if q.Has("X-Amz-Signature") {
-		return l.verifyPresigned(r, q)
-	}
-	if auth := r.Header.Get("Authorization"); auth != "" {
-		return l.verifyHeader(r, auth)
-	}
-	return "AccessDenied", "Anonymous access is not allowed: sign the request"
-}
-
-// scope is a parsed credential: AKID/yyyymmdd/region/service/aws4_request.
-type scope struct {
-	akid, date, region string
-}
-
-func parseScope(credential string) (scope, bool) {
-	p := strings.Split(credential, "/")
-	if len(p) != 5 || p[3] != "s3" || p[4] != "aws4_request" {
-		return scope{}, false
-	}
-	return scope{akid: p[0], date: p[1], region: p[2]}, true
-}
-
-func (l *Local) verifyPresigned(r *http.Request, q url.Values) (string, string) {
-	for k, vs := range q {
-		if len(vs) > 1 && strings.HasPrefix(strings.ToLower(k), "x-amz-") {
-			return "AuthorizationQueryParametersError", "Only one value of " + k + " may be given"
-		}
-	}
-	if q.Get("X-Amz-Algorithm") != "AWS4-HMAC-SHA256" {
-		return "AuthorizationQueryParametersError", "X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\""
-	}
-	sc, ok := parseScope(q.Get("X-Amz-Credential"))
-	if !ok {
-		return "AuthorizationQueryParametersError", "Error parsing the X-Amz-Credential parameter"
-	}
-	if sc.akid != l.creds.AccessKeyID {
-		return "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."
-	}
-	signedAt, err := time.Parse("20060102T150405Z", q.Get("X-Amz-Date"))
-	if err != nil || signedAt.Format("20060102") != sc.date {
-		return "AuthorizationQueryParametersError", "X-Amz-Date must be in the ISO8601 Long Format and match the credential"
-	}
-	expires, err := strconv.Atoi(q.Get("X-Amz-Expires"))
-	if err != nil || expires < 1 || expires > 604800 {
-		return "AuthorizationQueryParametersError", "X-Amz-Expires must be a number of seconds from 1 to 604800"
-	}
-	now := l.now()
-	if now.After(signedAt.Add(time.Duration(expires) * time.Second)) {
-		return "AccessDenied", "Request has expired"
-	}
-	if signedAt.After(now.Add(clockSkew)) {
-		return "RequestTimeTooSkewed", "The difference between the request time and the current time is too large."
-	}
-	want := q.Get("X-Amz-Signature")
-	signed := strings.Split(q.Get("X-Amz-SignedHeaders"), ";")
-	check, err := l.unsignedCopy(r, signed)
-	if err != nil {
-		return "SignatureDoesNotMatch", err.Error()
-	}
-	cq := check.URL.Query()
-	for _, k := range []string{"X-Amz-Signature", "X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-SignedHeaders", "X-Amz-Security-Token"} {
-		cq.Del(k)
-	}
-	check.URL.RawQuery = cq.Encode()
-	creds := l.creds
-	creds.SessionToken = q.Get("X-Amz-Security-Token")
-	u, _, err := l.signer.PresignHTTP(context.Background(), creds, check, unsignedPayload, "s3", sc.region, signedAt)
-	if err != nil {
-		return "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided."
-	}
-	got, _ := url.Parse(u)
-	if subtle.ConstantTimeCompare([]byte(got.Query().Get("X-Amz-Signature")), []byte(want)) != 1 ||
-		got.Query().Get("X-Amz-SignedHeaders") != q.Get("X-Amz-SignedHeaders") {
-		return "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method."
-	}
-	return "", ""
-}
-
-func (l *Local) verifyHeader(r *http.Request, auth string) (string, string) {
-	alg, rest, _ := strings.Cut(auth, " ")
-	if alg != "AWS4-HMAC-SHA256" {
-		return "InvalidRequest", "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256."
-	}
-	fields := map[string]string{}
-	for _, part := range strings.Split(rest, ",") {
-		k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
-		fields[k] = v
-	}
-	sc, ok := parseScope(fields["Credential"])
-	if !ok || fields["SignedHeaders"] == "" || fields["Signature"] == "" {
-		return "AuthorizationHeaderMalformed", "The authorization header is malformed"
-	}
-	if sc.akid != l.creds.AccessKeyID {
-		return "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."
-	}
-	signedAt, err := time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date"))
-	if err != nil || signedAt.Format("20060102") != sc.date {
-		return "AccessDenied", "AWS authentication requires a valid Date or x-amz-date header"
-	}
-	if d := l.now().Sub(signedAt); d > clockSkew || d < -clockSkew {
-		return "RequestTimeTooSkewed", "The difference between the request time and the current time is too large."
-	}
+func (l *Server) verify(r *http.Request) (code, msg string) {
+	presigned := r.URL.Query().Has("X-Amz-Signature")
 	payload := r.Header.Get("X-Amz-Content-Sha256")
-	if payload == "" {
-		return "InvalidRequest", "Missing required header for this request: x-amz-content-sha256"
-	}
-	if payload != unsignedPayload && r.ContentLength != 0 {
-		// The one header-signed call this endpoint takes is DELETE, whose
-		// body is empty; a body it cannot hash is refused.
-		return "NotImplemented", "Only empty or UNSIGNED-PAYLOAD bodies are supported here"
-	}
-	check, err := l.unsignedCopy(r, strings.Split(fields["SignedHeaders"], ";"))
-	if err != nil {
-		return "SignatureDoesNotMatch", err.Error()
-	}
-	creds := l.creds
-	creds.SessionToken = r.Header.Get("X-Amz-Security-Token")
-	check.Header.Del("X-Amz-Security-Token")
-	if err := l.signer.SignHTTP(context.Background(), creds, check, payload, "s3", sc.region, signedAt); err != nil {
-		return "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided."
-	}
-	_, sig, _ := strings.Cut(check.Header.Get("Authorization"), "Signature=")
-	if subtle.ConstantTimeCompare([]byte(sig), []byte(fields["Signature"])) != 1 {
-		return "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method."
-	}
-	return "", ""
-}
-
-// unsignedCopy is r as it was before signing: its method, URL and the
-// headers it says it signed, with their values as received.
-func (l *Local) unsignedCopy(r *http.Request, signed []string) (*http.Request, error) {
-	u := *r.URL
-	u.Scheme, u.Host = "http", r.Host
-	u.RawPath = r.URL.EscapedPath()
-	c := &http.Request{Method: r.Method, URL: &u, Host: r.Host, Header: http.Header{}}
-	for _, h := range signed {
-		switch h {
-		case "host":
-		case "content-length":
-			if r.ContentLength < 0 {
-				return nil, errors.New("the request names content-length as signed but has none")
-			}
-			c.ContentLength = r.ContentLength
-		default:
-			vs, ok := r.Header[http.CanonicalHeaderKey(h)]
-			if !ok {
-				return nil, fmt.Errorf("the signed header %s is missing", h)
-			}
-			c.Header[http.CanonicalHeaderKey(h)] = vs
+	if !presigned && r.Header.Get("Authorization") != "" {
+		if payload == "" {
+			return "InvalidRequest", "Missing required header for this request: x-amz-content-sha256"
+		}
+		if payload != unsignedPayload && r.ContentLength != 0 {
+			// The one header-signed call this endpoint takes is DELETE,
+			// whose body is empty; a body it cannot hash is refused.
+			return "NotImplemented", "Only empty or UNSIGNED-PAYLOAD bodies are supported here"
 		}
 	}
-	return c, nil
+	_, err := l.checker.Check(r, payload)
+	var e *awssig.Error
+	if err == nil || !errors.As(err, &e) {
+		return "", ""
+	}
+	switch e.Reason {
+	case awssig.Unsigned:
+		return "AccessDenied", "Anonymous access is not allowed: sign the request"
+	case awssig.Malformed:
+		if presigned {
+			return "AuthorizationQueryParametersError", e.Message
+		}
+		return "AuthorizationHeaderMalformed", e.Message
+	case awssig.UnknownKey:
+		return "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."
+	case awssig.BadToken:
+		return "InvalidToken", "The provided token is malformed or otherwise invalid."
+	case awssig.Expired:
+		if presigned && e.Message == "Request has expired" {
+			return "AccessDenied", e.Message
+		}
+		return "RequestTimeTooSkewed", "The difference between the request time and the current time is too large."
+	default:
+		return "SignatureDoesNotMatch", e.Message
+	}
+}
+
+// unsignedPayload is what a presigned URL signs for the body.
+const unsignedPayload = "UNSIGNED-PAYLOAD"
+
+// diskPath is where key is kept under the directory: the key, with the
+// characters no Windows file name may hold (and %, to keep the mapping
+// one to one) written as %XX. A Cognito identity id in a key has a ':'.
+func diskPath(key string) string {
+	if !strings.ContainsAny(key, `%:<>"|?*`) {
+		return key
+	}
+	var b strings.Builder
+	for i := 0; i < len(key); i++ {
+		if c := key[i]; strings.IndexByte(`%:<>"|?*`, c) >= 0 {
+			fmt.Fprintf(&b, "%%%02X", c)
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// keyOf is the key kept at diskPath p.
+func keyOf(p string) string {
+	if k, err := url.PathUnescape(p); err == nil {
+		return k
+	}
+	return p
 }
 
 // localBucket names the local endpoint's one bucket.
 const localBucket = "attachments"
 
-// LocalConfig is how StartLocal serves files.
-type LocalConfig struct {
+// Config is how Start serves files.
+type Config struct {
 	// Dir is where the files are kept.
 	Dir string
-	// Wrap puts a CORS policy around the endpoint (the API's, as
-	// routes.CORS.Files makes it): browsers upload and download directly.
-	Wrap func(http.Handler) (http.Handler, error)
-	// Server returns the server that serves the endpoint at addr, with
-	// the limits and timeouts of the API's own, and its refusal of any
-	// other Host.
-	Server func(h http.Handler, addr string) *http.Server
+	// Origins are the pages that may upload and download directly: the
+	// API's, under the policy template.yaml gives the bucket.
+	Origins origins.Policy
+	// Server returns the server of h: the API's own limits and time-outs,
+	// and its refusal of names that are not loopback ones.
+	Server func(h http.Handler) *http.Server
 	// Log is told when the endpoint stops serving for a reason of its own.
 	Log *slog.Logger
 	// PendingAge is how long an upload no note names is kept: Sweep runs
@@ -469,27 +368,27 @@ type LocalConfig struct {
 	PendingAge time.Duration
 }
 
-// Endpoint is a Local endpoint served on a free loopback port, and the
+// Endpoint is a Server on a free loopback port, and the
 // files that presign for it with a credential made for this process.
 type Endpoint struct {
 	URL   string
-	Files *S3
+	Files *attachments.S3
 
-	local     *Local
+	local     *Server
 	srv       *http.Server
 	stopped   chan error
 	stopSweep chan struct{}
 	swept     chan struct{}
 }
 
-// StartLocal serves a Local endpoint on 127.0.0.1 until Close.
-func StartLocal(cfg LocalConfig) (*Endpoint, error) {
+// Start serves a Server on 127.0.0.1 until Close.
+func Start(cfg Config) (*Endpoint, error) {
 	creds := aws.Credentials{AccessKeyID: "local", SecretAccessKey: rand.Text()}
-	local, err := NewLocal(localBucket, cfg.Dir, creds, cfg.Log)
+	local, err := New(localBucket, cfg.Dir, creds, cfg.Log)
 	if err != nil {
 		return nil, err
 	}
-	h, err := cfg.Wrap(local)
+	h, err := cfg.Origins.Files(local)
 	if err != nil {
 		local.Close()
 		return nil, err
@@ -499,15 +398,14 @@ func StartLocal(cfg LocalConfig) (*Endpoint, error) {
 		local.Close()
 		return nil, fmt.Errorf("attachments endpoint: %w", err)
 	}
-	e := &Endpoint{URL: "http://" + ln.Addr().String(), local: local, srv: cfg.Server(h, ln.Addr().String()), stopped: make(chan error, 1)}
-	e.Files, err = NewS3(aws.Config{Region: "us-east-1", Credentials: credentials.StaticCredentialsProvider{Value: creds}},
+	e := &Endpoint{URL: "http://" + ln.Addr().String(), local: local, srv: cfg.Server(h), stopped: make(chan error, 1)}
+	e.Files, err = attachments.NewS3(aws.Config{Region: "us-east-1", Credentials: credentials.StaticCredentialsProvider{Value: creds}},
 		localBucket, e.URL)
 	if err != nil {
 		ln.Close()
 		local.Close()
 		return nil, err
 	}
-	e.Files.strict = true
 	age := cfg.PendingAge
 	if age == 0 {
 		age = 24 * time.Hour
@@ -557,7 +455,7 @@ type objectMeta struct {
 	contentType, etag, tagging string
 }
 
-func (l *Local) readMeta(typePath string) objectMeta {
+func (l *Server) readMeta(typePath string) objectMeta {
 	b, err := l.root.ReadFile(filepath.FromSlash(typePath))
 	if err != nil {
 		return objectMeta{}
@@ -571,7 +469,7 @@ func (l *Local) readMeta(typePath string) objectMeta {
 
 // writeMeta writes m to a file of its own name and renames it into place;
 // the caller holds the key's lock.
-func (l *Local) writeMeta(typePath string, m objectMeta) error {
+func (l *Server) writeMeta(typePath string, m objectMeta) error {
 	if err := l.root.MkdirAll(filepath.FromSlash(path.Dir(typePath)), 0o700); err != nil {
 		return err
 	}
@@ -590,13 +488,13 @@ func (l *Local) writeMeta(typePath string, m objectMeta) error {
 // pending reports whether m carries the pending tag.
 func (m objectMeta) pending() bool {
 	tags, _ := url.ParseQuery(m.tagging)
-	k, v, _ := strings.Cut(PendingTag, "=")
+	k, v, _ := strings.Cut(attachments.PendingTag, "=")
 	return tags.Get(k) == v
 }
 
 // tagging answers GET (GetObjectTagging) and DELETE (DeleteObjectTagging)
 // of ?tagging on key.
-func (l *Local) tagging(w http.ResponseWriter, r *http.Request, key, objPath, typePath string) {
+func (l *Server) tagging(w http.ResponseWriter, r *http.Request, key, objPath, typePath string) {
 	mu := l.lock(key)
 	mu.Lock()
 	defer mu.Unlock()
@@ -635,7 +533,7 @@ func (l *Local) tagging(w http.ResponseWriter, r *http.Request, key, objPath, ty
 
 // list answers ListObjectsV2: the keys under prefix, in order, max-keys
 // (at most 1,000) at a time, continuing after continuation-token.
-func (l *Local) list(w http.ResponseWriter, r *http.Request) {
+func (l *Server) list(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	prefix := q.Get("prefix")
 	maxKeys := 1000
@@ -656,7 +554,7 @@ func (l *Local) list(w http.ResponseWriter, r *http.Request) {
 		if err != nil || d.IsDir() || strings.HasPrefix(d.Name(), ".upload-") {
 			return nil
 		}
-		if k := strings.TrimPrefix(p, "objects/"); strings.HasPrefix(k, prefix) && k > after {
+		if k := keyOf(strings.TrimPrefix(p, "objects/")); strings.HasPrefix(k, prefix) && k > after {
 			keys = append(keys, k)
 		}
 		return nil
@@ -699,7 +597,7 @@ func (l *Local) list(w http.ResponseWriter, r *http.Request) {
 // Sweep removes every object that still carries the pending tag and was
 // written more than olderThan ago, as the bucket's lifecycle rule does
 // deployed, and returns how many it removed.
-func (l *Local) Sweep(olderThan time.Duration) int {
+func (l *Server) Sweep(olderThan time.Duration) int {
 	cutoff := l.now().Add(-olderThan)
 	var pending []string
 	fs.WalkDir(l.root.FS(), "objects", func(p string, d fs.DirEntry, err error) error {
@@ -707,7 +605,7 @@ func (l *Local) Sweep(olderThan time.Duration) int {
 			return nil
 		}
 		if info, err := d.Info(); err == nil && info.ModTime().Before(cutoff) {
-			pending = append(pending, strings.TrimPrefix(p, "objects/"))
+			pending = append(pending, keyOf(strings.TrimPrefix(p, "objects/")))
 		}
 		return nil
 	})
@@ -715,7 +613,7 @@ func (l *Local) Sweep(olderThan time.Duration) int {
 	for _, key := range pending {
 		mu := l.lock(key)
 		mu.Lock()
-		objPath, typePath := path.Join("objects", key), path.Join("types", key)
+		objPath, typePath := path.Join("objects", diskPath(key)), path.Join("types", diskPath(key))
 		info, err := l.root.Stat(filepath.FromSlash(objPath))
 		if err == nil && info.ModTime().Before(cutoff) && l.readMeta(typePath).pending() {
 			if err := l.root.Remove(filepath.FromSlash(objPath)); err == nil {
