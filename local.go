@@ -7,12 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"path/filepath"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
+	"github.com/scratch-notes/notes-api/iamauth"
 	"github.com/scratch-notes/notes-api/locals3"
 	"github.com/scratch-notes/notes-api/routes"
 )
@@ -48,4 +50,24 @@ func localFiles(c config, log *slog.Logger) (routes.Files, func(), error) {
 			log.Error("attachments endpoint", "error", err.Error())
 		}
 	}, nil
+}
+
+// signIn puts the local stand-in for API Gateway's AWS_IAM in front of
+// the API when AUTH=iam: the server's own address is then a Cognito
+// Identity endpoint too, and every other call must be signed with the
+// credentials it issues. Each user's identity id is kept beside NOTES_DB
+// (notes.db: notes-identities.json). It is not in the Lambda build.
+func signIn(c config, api http.Handler, log *slog.Logger) (http.Handler, error) {
+	if !c.iam.on {
+		return api, nil
+	}
+	state := strings.TrimSuffix(c.notesDB, filepath.Ext(c.notesDB)) + "-identities.json"
+	g, err := iamauth.New(iamauth.Config{Region: c.iam.region, UserPoolEndpoint: c.iam.poolEndpoint, UserPoolID: c.iam.poolID,
+		ClientID: c.iam.clientID, IdentityPoolID: c.iam.id, StateFile: state, Origins: c.cors, Log: log})
+	if err != nil {
+		return nil, fmt.Errorf("AUTH=iam: %w", err)
+	}
+	log.Info("AUTH=iam: every call but the public ones must be signed; this address is also the Cognito Identity endpoint",
+		"userPool", c.iam.poolID, "userPoolEndpoint", c.iam.poolEndpoint, "identities", state)
+	return g.Wrap(api), nil
 }

@@ -5,6 +5,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -82,9 +83,51 @@ type config struct {
 	webhookKey  string // STRIPE_WEBHOOK_SECRET
 	stripeARN   string // STRIPE_SECRET_ARN: the keys are read from Secrets Manager
 	stripeBase  string // empty: Stripe's own API
+	// AUTH=iam: signed calls only, as deployed, with credentials from the
+	// server's own Cognito Identity endpoint for users of this pool.
+	iam iamConfig
 	// The AWS SDK's endpoint variables, honoured however the AWS
 	// configuration is built: the service's own, else AWS_ENDPOINT_URL.
 	dynamoEndpoint, s3Endpoint, secretsEndpoint string
+}
+
+// iamConfig is AUTH=iam's user pool and identity pool.
+type iamConfig struct {
+	on                                 bool
+	region                             string // AWS_REGION, us-east-1 by default
+	poolEndpoint, poolID, clientID, id string
+}
+
+// loadIAM reads AUTH and, with AUTH=iam, the pools it needs.
+func loadIAM(getenv func(string) string, lambda bool) (iamConfig, error) {
+	switch v := getenv("AUTH"); v {
+	case "":
+		return iamConfig{}, nil
+	case "iam":
+		if lambda {
+			return iamConfig{}, errors.New("AUTH=iam is for the local server: deployed, API Gateway checks every signature (unset AUTH)")
+		}
+	default:
+		return iamConfig{}, fmt.Errorf("AUTH=%q: want iam (signed calls only, as deployed), or unset (local identities)", v)
+	}
+	c := iamConfig{on: true, region: cmp.Or(getenv("AWS_REGION"), "us-east-1"), poolEndpoint: getenv("USER_POOL_ENDPOINT"),
+		poolID: getenv("USER_POOL_ID"), clientID: getenv("USER_POOL_CLIENT_ID"), id: getenv("IDENTITY_POOL_ID")}
+	for _, v := range []struct{ name, value string }{{"USER_POOL_ENDPOINT", c.poolEndpoint}, {"USER_POOL_ID", c.poolID},
+		{"USER_POOL_CLIENT_ID", c.clientID}, {"IDENTITY_POOL_ID", c.id}} {
+		if v.value == "" {
+			return c, fmt.Errorf("AUTH=iam needs %s: `make demo` sets up a local user pool and prints them all", v.name)
+		}
+	}
+	if err := checkURL("USER_POOL_ENDPOINT", c.poolEndpoint); err != nil {
+		return c, err
+	}
+	if !strings.HasPrefix(c.poolID, c.region+"_") {
+		return c, fmt.Errorf("USER_POOL_ID=%q: want a pool of AWS_REGION %s (%s_...)", c.poolID, c.region, c.region)
+	}
+	if !strings.HasPrefix(c.id, c.region+":") {
+		return c, fmt.Errorf("IDENTITY_POOL_ID=%q: want an identity pool id of AWS_REGION %s (%s:...)", c.id, c.region, c.region)
+	}
+	return c, nil
 }
 
 // loadConfig reads the environment through getenv. A bad value is an error
@@ -155,6 +198,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return c, fmt.Errorf("NOTES_TABLE=%q and PURCHASES_TABLE=%q: set both tables (the DynamoDB store), or neither (the embedded store)", c.notesTable, c.purchases)
 	}
 	if err := checkURL("STRIPE_API_BASE", c.stripeBase); err != nil {
+		return c, err
+	}
+	if c.iam, err = loadIAM(getenv, c.lambda); err != nil {
 		return c, err
 	}
 	if c.notesDB == "" {
@@ -241,7 +287,9 @@ func newBiller(c config, awsCfg func() (aws.Config, error)) routes.Biller {
 // newHandler builds the API for a configuration.
 func newHandler(c config, notes notesStore, files routes.Files, awsCfg func() (aws.Config, error), log *slog.Logger) (http.Handler, error) {
 	mode := routes.IdentityLocal
-	if c.lambda && !c.samLocal {
+	if (c.lambda && !c.samLocal) || c.iam.on {
+		// AUTH=iam: the local gateway (iamauth) hands over the identity,
+		// as API Gateway does deployed.
 		mode = routes.IdentityDeployed
 	}
 	if c.lambda && c.samLocal {
@@ -324,6 +372,9 @@ func run(getenv func(string) string, log *slog.Logger) error {
 		return err
 	}
 	h, err := newHandler(c, notes, files, awsCfg, log)
+	if err == nil {
+		h, err = signIn(c, h, log)
+	}
 	if err != nil {
 		closeFiles()
 		closeStore()

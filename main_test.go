@@ -92,11 +92,42 @@ func TestConfigRefusals(t *testing.T) {
 		{map[string]string{"STRIPE_WEBHOOK_SECRET": "whsec_1", "STRIPE_SECRET_ARN": arn}, "STRIPE_WEBHOOK_SECRET"},
 		{map[string]string{"NOTES_TABLE": "notes"}, "PURCHASES_TABLE"},
 		{map[string]string{"PURCHASES_TABLE": "purchases"}, "NOTES_TABLE"},
+		// AUTH=iam needs its pools, and is the local server's only.
+		{map[string]string{"AUTH": "IAM"}, "AUTH"},
+		{map[string]string{"AUTH": "cognito"}, "AUTH"},
+		{withIAM("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"), "AUTH"},
+		{withIAM("USER_POOL_ENDPOINT", ""), "USER_POOL_ENDPOINT"},
+		{withIAM("USER_POOL_ENDPOINT", "localhost:9229"), "USER_POOL_ENDPOINT"},
+		{withIAM("USER_POOL_ID", ""), "USER_POOL_ID"},
+		{withIAM("USER_POOL_ID", "eu-west-1_abc"), "USER_POOL_ID"},
+		{withIAM("USER_POOL_CLIENT_ID", ""), "USER_POOL_CLIENT_ID"},
+		{withIAM("IDENTITY_POOL_ID", ""), "IDENTITY_POOL_ID"},
+		{withIAM("IDENTITY_POOL_ID", "eu-west-1:0c1f"), "IDENTITY_POOL_ID"},
 	} {
 		_, err := loadConfig(func(k string) string { return tc.env[k] })
 		if err == nil || !strings.Contains(err.Error(), tc.names) {
 			t.Errorf("%v: err = %v, want an error naming %s", tc.env, err, tc.names)
 		}
+	}
+}
+
+// withIAM is a whole AUTH=iam configuration, with k set to v.
+func withIAM(k, v string) map[string]string {
+	env := map[string]string{"AUTH": "iam", "USER_POOL_ENDPOINT": "http://127.0.0.1:9229", "USER_POOL_ID": "us-east-1_abc",
+		"USER_POOL_CLIENT_ID": "client", "IDENTITY_POOL_ID": "us-east-1:0c1f"}
+	env[k] = v
+	return env
+}
+
+func TestConfigIAM(t *testing.T) {
+	c := testConfig(t, withIAM("AUTH", "iam"))
+	if !c.iam.on || c.iam.region != "us-east-1" || c.iam.poolID != "us-east-1_abc" || c.iam.clientID != "client" {
+		t.Fatalf("AUTH=iam = %+v", c.iam)
+	}
+	env := withIAM("AWS_REGION", "eu-west-1")
+	env["USER_POOL_ID"], env["IDENTITY_POOL_ID"] = "eu-west-1_abc", "eu-west-1:0c1f"
+	if c := testConfig(t, env); c.iam.region != "eu-west-1" {
+		t.Fatalf("AWS_REGION = %q, want eu-west-1", c.iam.region)
 	}
 }
 

@@ -1,6 +1,6 @@
 // Package localpool sets up Cognito user pools in a local emulator
 // (moto_server's cognito-idp): a pool and app client as template.yaml
-// makes them, and confirmed users. `make demo-iam` and the tests use it.
+// makes them, and confirmed users. `make demo` and the tests use it.
 package localpool
 
 import (
