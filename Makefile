@@ -6,17 +6,29 @@ GO      ?= go
 PORT    ?= 3000
 BIN     := bin
 
-.PHONY: run run-dynamo dynalite demo test fuzz load build build-NotesFunction lint bench clean
+.PHONY: run run-dynamo dynalite demo web web-config test fuzz load build build-NotesFunction lint bench clean
 
 ## run: the API on http://127.0.0.1:$(PORT), notes in ./notes.db
 run:
 	PORT=$(PORT) $(GO) run .
 
-## demo: the web page of web/ on http://127.0.0.1:5173 calling the API on
-## http://127.0.0.1:3000 (another origin: every call is a CORS call)
-demo:
+## demo: the web page of web/ on http://127.0.0.1:5173, signing in to a
+## Cognito user pool in moto_server (127.0.0.1:9229) and signing every call
+## to the API on http://127.0.0.1:3000 (AUTH=iam), as it does deployed
+demo: web
 	$(GO) build -o $(BIN)/notes-api .
 	$(GO) run ./scripts/demo -api $(BIN)/notes-api
+
+## web: the two libraries the page loads, in web/node_modules (pinned)
+web:
+	@[ -f web/node_modules/.package-lock.json ] && [ web/node_modules/.package-lock.json -nt web/package-lock.json ] || \
+		npm ci --prefix web --no-audit --no-fund --loglevel=error
+
+## web-config: web/config.json for the deployed stack STACK (the AWS CLI
+## reads its outputs): the page then signs in and calls that stack
+web-config:
+	@[ -n "$(STACK)" ] || { echo "make web-config STACK=<the stack's name>"; exit 1; }
+	aws cloudformation describe-stacks --stack-name $(STACK) --output json | $(GO) run ./scripts/webconfig web/config.json
 
 ## run-dynamo: the API on the DynamoDB store, in dynalite on 127.0.0.1:$(DYNAMO_PORT)
 DYNAMO_PORT ?= 8000

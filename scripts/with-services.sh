@@ -15,7 +15,7 @@
 #                                 machine's image)
 #
 # and installs Debian's chromium for the browser tests when it is missing
-# and this is root with apt.
+# and this is root with apt, and the page's libraries (npm ci in web/).
 #
 # A server that cannot be installed or started is left out: the tests that
 # need it skip loudly, or fail when CI=true.
@@ -109,7 +109,13 @@ install_chromium() {
 		echo "with-services: apt-get install chromium failed" >&2
 }
 
+install_web() {
+	command -v npm >/dev/null || { echo "with-services: npm not found: the page's libraries are missing" >&2; return; }
+	make -s web >&2 || echo "with-services: npm ci in web/ failed" >&2
+}
+
 install_chromium
+install_web
 start_dynalite
 start_stripe_mock
 start_versitygw

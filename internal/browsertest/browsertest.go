@@ -52,6 +52,8 @@ func New(t testing.TB) context.Context {
 type Trouble struct {
 	mu       sync.Mutex
 	problems []string
+	// Expected reports whether an error answer of url is one the test
+	// provokes; status is 0 for the console's line about it.
 	Expected func(url string, status int64) bool
 }
 
@@ -90,7 +92,7 @@ func (p *Trouble) Listen(t testing.TB, ctx context.Context) {
 	}
 }
 
-func (p *Trouble) expectedURL(url string) bool { return p.Expected(url, 400) }
+func (p *Trouble) expectedURL(url string) bool { return p.Expected(url, 0) }
 
 // Check fails the test if anything went wrong on the page.
 func (p *Trouble) Check(t testing.TB) {

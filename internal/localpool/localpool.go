@@ -63,6 +63,9 @@ func New(ctx context.Context, endpoint, region, name string, extraFlows ...types
 		ClientName:        aws.String(name + "-web"),
 		GenerateSecret:    false,
 		ExplicitAuthFlows: flows,
+		// What Cognito's ID tokens carry when a client names no read
+		// attributes, as template.yaml's does; moto needs them named.
+		ReadAttributes: []string{"email", "email_verified"},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create an app client: %w", err)

@@ -164,3 +164,14 @@ func (s *Buffer) String() string {
 
 // Bytes is what was written so far.
 func (s *Buffer) Bytes() []byte { return []byte(s.String()) }
+
+// WebModules stops a test of the page when the libraries it loads are not
+// installed in web/node_modules (npm ci in web/; make test runs it).
+func WebModules(t testing.TB) {
+	t.Helper()
+	for _, f := range []string{"aws4fetch/dist/aws4fetch.esm.mjs", "amazon-cognito-identity-js/dist/amazon-cognito-identity.min.js"} {
+		if _, err := os.Stat(filepath.Join(Root(), "web", "node_modules", f)); err != nil {
+			Missing(t, "the page's libraries are not installed (npm ci --prefix web)")
+		}
+	}
+}
