@@ -6,7 +6,7 @@ GO      ?= go
 PORT    ?= 3000
 BIN     := bin
 
-.PHONY: run run-dynamo dynalite demo web web-config test fuzz load build build-NotesFunction lint bench clean
+.PHONY: run run-dynamo dynalite demo web examples web-config test fuzz load build build-NotesFunction lint bench clean
 
 ## run: the API on http://127.0.0.1:$(PORT), notes in ./notes.db
 run:
@@ -23,6 +23,11 @@ demo: web
 web:
 	@[ -f web/node_modules/.package-lock.json ] && [ web/node_modules/.package-lock.json -nt web/package-lock.json ] || \
 		npm ci --prefix web --no-audit --no-fund --loglevel=error
+
+## examples: what docs/frontend.md's examples import, in docs/examples/node_modules
+examples:
+	@[ -f docs/examples/node_modules/.package-lock.json ] && [ docs/examples/node_modules/.package-lock.json -nt docs/examples/package-lock.json ] || \
+		npm ci --prefix docs/examples --no-audit --no-fund --loglevel=error
 
 ## web-config: web/config.json for the deployed stack STACK (the AWS CLI
 ## reads its outputs): the page then signs in and calls that stack

@@ -168,12 +168,12 @@ func TestLocalServerLimits(t *testing.T) {
 	})
 }
 
-// TestReadmeSession runs the README's "Try it" block verbatim (but for the
-// port) against the real binary, and checks every status it promises.
+// TestReadmeSession runs docs/local.md's "Try it" block verbatim (but for
+// the port) against the real binary, and checks every status it promises.
 func TestReadmeSession(t *testing.T) {
 	testenv.Need(t, "curl")
 	bash := testenv.Need(t, "bash")
-	readme, err := os.ReadFile("README.md")
+	readme, err := os.ReadFile(filepath.Join("docs", "local.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func TestReadmeSession(t *testing.T) {
 		want = append(want, m[1])
 	}
 	if len(want) < 9 {
-		t.Fatalf("found %d promised statuses in the README block, want one per endpoint", len(want))
+		t.Fatalf("found %d promised statuses in the docs/local.md block, want one per endpoint", len(want))
 	}
 
 	p := startBinary(t)
@@ -193,7 +193,7 @@ func TestReadmeSession(t *testing.T) {
 	script := strings.ReplaceAll(block, "http://127.0.0.1:3000", base)
 	out, err := exec.Command(bash, "-euo", "pipefail", "-c", script).CombinedOutput()
 	if err != nil {
-		t.Fatalf("README block failed: %v\n%s", err, out)
+		t.Fatalf("docs/local.md block failed: %v\n%s", err, out)
 	}
 	var got []string
 	sc := bufio.NewScanner(strings.NewReader(string(out)))
@@ -203,7 +203,7 @@ func TestReadmeSession(t *testing.T) {
 		}
 	}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
-		t.Fatalf("statuses = %v, README promises %v\n%s", got, want, out)
+		t.Fatalf("statuses = %v, docs/local.md promises %v\n%s", got, want, out)
 	}
 	if !strings.Contains(string(out), "Access-Control-Allow-Headers: Authorization, Content-Type, X-Amz-Date, X-Amz-Security-Token") {
 		t.Fatalf("the preflight was not allowed:\n%s", out)

@@ -25,7 +25,7 @@ import (
 // signing secret, a PaymentIntent's client secret.
 var neverLogged = []string{"NOTE-CONTENT-do-not-log", "secret-file-name", "tok_visa", "DoNotLog4eC39Hq", "whsec_do_not_log", "_secret_"}
 
-// checkLogs holds every line of out to SPEC's Logs: one JSON object with
+// checkLogs holds every line of out to docs/api.md's Logs: one JSON object with
 // a level and a message; each request's line with the ids, method, route
 // pattern (never a raw path), status, duration and cold start; metric
 // lines in Embedded Metric Format; nothing of secrets.

@@ -144,7 +144,7 @@ func FuzzForeignID(f *testing.F) {
 	})
 }
 
-// allowedByPolicy is the contract's CORS rule (the README's "What a
+// allowedByPolicy is the contract's CORS rule (docs/frontend.md's "What a
 // browser may do") for the policy
 // "https://app.example.com, https://*.example.org", written out
 // independently of the code: a serialized http(s) origin whose host is

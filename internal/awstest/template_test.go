@@ -421,11 +421,11 @@ func TestSAMConfig(t *testing.T) {
 	if envVars["NotesFunction"]["ATTACHMENTS_BUCKET"] != "" {
 		t.Fatalf("%s names a bucket: sam local would presign for the template's logical id", envFile)
 	}
-	// Every sam local command the README shows has the same settings.
-	readme, _ := os.ReadFile(filepath.Join(testenv.Root(), "README.md"))
+	// Every sam local command the docs show has the same settings.
+	readme, _ := os.ReadFile(filepath.Join(testenv.Root(), "docs", "local.md"))
 	cmds := regexp.MustCompile(`sam local ([a-z-]+)`).FindAllStringSubmatch(string(readme), -1)
 	if len(cmds) < 2 {
-		t.Fatalf("the README shows %d sam local commands, want start-api and invoke at least", len(cmds))
+		t.Fatalf("docs/local.md shows %d sam local commands, want start-api and invoke at least", len(cmds))
 	}
 	for _, m := range cmds {
 		section := "local_" + strings.ReplaceAll(m[1], "-", "_")
@@ -494,7 +494,7 @@ func TestCfnLint(t *testing.T) {
 	}
 }
 
-// originValues are what people type for AllowedOrigins: the README's
+// originValues are what people type for AllowedOrigins: the docs'
 // examples, and each slip the deploying issue names.
 var originValues = map[string]bool{
 	"*": true, "https://app.example.com": true, "https://app.example.com,https://*.example.org": true,
@@ -704,10 +704,10 @@ func TestCfnLintOperations(t *testing.T) {
 	}
 }
 
-// TestReadmeNamesEachAlarm: the README's table of alarms, which says what
-// to look at first, has a row for each alarm the template makes, and no
-// other.
-func TestReadmeNamesEachAlarm(t *testing.T) {
+// TestDocsNameEachAlarm: docs/operations.md's table of alarms, which says
+// what to look at first, has a row for each alarm the template makes, and
+// no other.
+func TestDocsNameEachAlarm(t *testing.T) {
 	d := LoadTemplate(t)
 	var alarms []string
 	res := d.Must(t, "Resources")
@@ -716,7 +716,7 @@ func TestReadmeNamesEachAlarm(t *testing.T) {
 			alarms = append(alarms, res.Content[i].Value)
 		}
 	}
-	readme, err := os.ReadFile(filepath.Join(testenv.Root(), "README.md"))
+	readme, err := os.ReadFile(filepath.Join(testenv.Root(), "docs", "operations.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -728,6 +728,6 @@ func TestReadmeNamesEachAlarm(t *testing.T) {
 	slices.Sort(alarms)
 	slices.Sort(named)
 	if len(alarms) == 0 || !slices.Equal(alarms, named) {
-		t.Fatalf("the template's alarms %v, the README's %v", alarms, named)
+		t.Fatalf("the template's alarms %v, docs/operations.md's %v", alarms, named)
 	}
 }

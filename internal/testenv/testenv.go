@@ -175,3 +175,15 @@ func WebModules(t testing.TB) {
 		}
 	}
 }
+
+// NodeModules stops a test that runs a Node.js program of dir (relative
+// to the repository's root) when npm has not installed its packages
+// there (make test does).
+func NodeModules(t testing.TB, dir string) string {
+	t.Helper()
+	node := Need(t, "node")
+	if _, err := os.Stat(filepath.Join(Root(), dir, "node_modules", ".package-lock.json")); err != nil {
+		Missing(t, "the packages of %s are not installed (npm ci --prefix %s)", dir, dir)
+	}
+	return node
+}
