@@ -6,7 +6,7 @@ GO      ?= go
 PORT    ?= 3000
 BIN     := bin
 
-.PHONY: run run-dynamo dynalite demo web examples web-config test fuzz load build build-NotesFunction lint bench clean
+.PHONY: run run-dynamo dynalite demo web examples reconcile web-config test fuzz load build build-NotesFunction lint bench clean
 
 ## run: the API on http://127.0.0.1:$(PORT), notes in ./notes.db
 run:
@@ -28,6 +28,13 @@ web:
 examples:
 	@[ -f docs/examples/node_modules/.package-lock.json ] && [ docs/examples/node_modules/.package-lock.json -nt docs/examples/package-lock.json ] || \
 		npm ci --prefix docs/examples --no-audit --no-fund --loglevel=error
+
+## reconcile: records the Stripe events of the last three days the webhook
+## missed, into NOTES_DB (or NOTES_TABLE's), with STRIPE_SECRET_KEY; with no
+## key, against stripe-mock (pinned in scripts/tools), as a try
+reconcile:
+	@if [ -n "$$STRIPE_SECRET_KEY$$STRIPE_SECRET_ARN" ]; then $(GO) run . reconcile; else \
+		scripts/with-stripe-mock.sh env STRIPE_SECRET_KEY=sk_test_reconcile $(GO) run . reconcile; fi
 
 ## web-config: web/config.json for the deployed stack STACK (the AWS CLI
 ## reads its outputs): the page then signs in and calls that stack

@@ -154,7 +154,7 @@ func (l *requestLog) count(method string) int {
 
 // failOnBoom makes reading the note "boom" panic: the injected failure.
 func failOnBoom(notes storetest.Store) storetest.Store {
-	return storetest.Faulty{Store: notes, GetFn: func(ctx context.Context, userID, noteID string) (store.Note, error) {
+	return storetest.Faulty{Inner: notes, GetFn: func(ctx context.Context, userID, noteID string) (store.Note, error) {
 		if noteID == "boom" {
 			panic("injected failure")
 		}

@@ -3,7 +3,9 @@ package main
 // The release bootstrap, as `sam build` makes it and Lambda runs it.
 
 import (
+	"context"
 	"debug/elf"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -93,6 +95,19 @@ func TestBootstrapUnderRIE(t *testing.T) {
 	}
 	t.Run("sam local", func(t *testing.T) {
 		apitest.CheckSAMLocalFlow(t, awstest.StartRIE(t, bootstrap, "AWS_SAM_LOCAL=true", "DEV_IDENTITY_ID=sam-user"), filepath.Join("testdata", "events", "v1-sam-local"))
+	})
+	t.Run("scheduled reconcile", func(t *testing.T) {
+		// What the template's schedule sends (testdata/events/scheduled.json,
+		// as sam local invoke -e takes it): a reconcile, against stripe-mock.
+		rie := awstest.StartRIE(t, bootstrap, "STRIPE_SECRET_KEY=sk_test_123", "STRIPE_API_BASE="+testenv.StripeMock(t))
+		out, err := rie.Invoke(context.Background(), apitest.ReadEvent(t, filepath.Join("testdata", "events", "scheduled.json")))
+		var got struct{ Events, Recorded, Ignored *int }
+		if err != nil || json.Unmarshal(out, &got) != nil || got.Events == nil || got.Recorded == nil {
+			t.Fatalf("a scheduled event = %s, %v; want what the reconcile did\n%s", out, err, rie.Logs())
+		}
+		if !strings.Contains(string(rie.Logs()), `"message":"reconciled"`) {
+			t.Fatalf("no reconciled line in the log:\n%s", rie.Logs())
+		}
 	})
 	t.Run("sam local event deployed", func(t *testing.T) {
 		r := apitest.InvokeFile(t, awstest.StartRIE(t, bootstrap), "testdata/events/v1-sam-local/list.json", apitest.FixtureNoteID)

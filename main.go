@@ -50,6 +50,18 @@ var (
 
 func main() {
 	log := newLogger(os.Stdout, os.Getenv("AWS_LAMBDA_LOG_LEVEL"))
+	if len(os.Args) > 1 {
+		// One command: record the Stripe events the webhook missed, once.
+		if os.Args[1] != "reconcile" || len(os.Args) > 2 {
+			log.Error("usage: notes-api [reconcile]: with no argument it serves the API; reconcile records the Stripe events of the last three days the webhook missed, and exits")
+			os.Exit(2)
+		}
+		if err := reconcile(os.Getenv, log); err != nil {
+			log.Error("notes-api reconcile failed: " + err.Error())
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(os.Getenv, log); err != nil {
 		log.Error("notes-api cannot start: " + err.Error())
 		os.Exit(1)
@@ -83,6 +95,7 @@ type config struct {
 	webhookKey  string // STRIPE_WEBHOOK_SECRET
 	stripeARN   string // STRIPE_SECRET_ARN: the keys are read from Secrets Manager
 	stripeBase  string // empty: Stripe's own API
+	freeNotes   *int64 // FREE_NOTES; nil: no limit
 	// AUTH=iam: signed calls only, as deployed, with credentials from the
 	// server's own Cognito Identity endpoint for users of this pool.
 	iam iamConfig
@@ -203,6 +216,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if c.iam, err = loadIAM(getenv, c.lambda); err != nil {
 		return c, err
 	}
+	if v := getenv("FREE_NOTES"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return c, fmt.Errorf("FREE_NOTES=%q: want a whole number of notes, 0 or more (unset: no limit)", v)
+		}
+		c.freeNotes = &n
+	}
 	if c.notesDB == "" {
 		c.notesDB = "notes.db"
 		if c.lambda {
@@ -285,7 +305,7 @@ func newBiller(c config, awsCfg func() (aws.Config, error)) routes.Biller {
 }
 
 // newHandler builds the API for a configuration.
-func newHandler(c config, notes notesStore, files routes.Files, awsCfg func() (aws.Config, error), log *slog.Logger) (http.Handler, error) {
+func newHandler(c config, notes notesStore, files routes.Files, biller routes.Biller, log *slog.Logger) (http.Handler, error) {
 	mode := routes.IdentityLocal
 	if (c.lambda && !c.samLocal) || c.iam.on {
 		// AUTH=iam: the local gateway (iamauth) hands over the identity,
@@ -299,13 +319,14 @@ func newHandler(c config, notes notesStore, files routes.Files, awsCfg func() (a
 	h, err := routes.New(routes.Config{
 		Notes:          notes,
 		Purchases:      notes,
-		Billing:        newBiller(c, awsCfg),
+		Billing:        biller,
 		Files:          files,
 		Logger:         log,
 		CORS:           c.cors,
 		Identity:       mode,
 		DevIdentity:    c.devIdentity,
 		MaxAnswerBytes: gateway.MaxResponseBytes,
+		FreeNotes:      c.freeNotes,
 	})
 	return h, err
 }
@@ -355,6 +376,28 @@ func openFiles(c config, awsCfg func() (aws.Config, error), log *slog.Logger) (r
 	return files, func() {}, nil
 }
 
+// reconcile records, once, the Stripe events the webhook missed into the
+// store the configuration names: what the template's schedule does
+// deployed.
+func reconcile(getenv func(string) string, log *slog.Logger) error {
+	c, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	awsCfg := sync.OnceValues(func() (aws.Config, error) { return loadAWS(context.Background(), getenv) })
+	notes, closeStore, err := openStore(c, awsCfg)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	rc, err := routes.NewReconciler(routes.Config{Billing: newBiller(c, awsCfg), Purchases: notes, Logger: log})
+	if err != nil {
+		return err
+	}
+	_, err = rc.Run(context.Background())
+	return err
+}
+
 func run(getenv func(string) string, log *slog.Logger) error {
 	c, err := loadConfig(getenv)
 	if err != nil {
@@ -371,7 +414,8 @@ func run(getenv func(string) string, log *slog.Logger) error {
 		closeStore()
 		return err
 	}
-	h, err := newHandler(c, notes, files, awsCfg, log)
+	biller := newBiller(c, awsCfg)
+	h, err := newHandler(c, notes, files, biller, log)
 	if err == nil {
 		h, err = signIn(c, h, log)
 	}
@@ -387,7 +431,13 @@ func run(getenv func(string) string, log *slog.Logger) error {
 		// committed, synced transaction), and asking for a SIGTERM first
 		// (lambda.WithEnableSIGTERM) would cost every cold start a
 		// registration with the Extensions API before the first event.
-		lambda.Start(gateway.New(h, log))
+		g := gateway.New(h, log)
+		rc, err := routes.NewReconciler(routes.Config{Billing: biller, Purchases: notes, Logger: log})
+		if err != nil {
+			return err
+		}
+		g.OnSchedule(func(ctx context.Context) (any, error) { return rc.Run(ctx) })
+		lambda.Start(g)
 		return nil
 	}
 	defer closeStore()

@@ -92,6 +92,8 @@ func TestConfigRefusals(t *testing.T) {
 		{map[string]string{"STRIPE_WEBHOOK_SECRET": "whsec_1", "STRIPE_SECRET_ARN": arn}, "STRIPE_WEBHOOK_SECRET"},
 		{map[string]string{"NOTES_TABLE": "notes"}, "PURCHASES_TABLE"},
 		{map[string]string{"PURCHASES_TABLE": "purchases"}, "NOTES_TABLE"},
+		{map[string]string{"FREE_NOTES": "-1"}, "FREE_NOTES"},
+		{map[string]string{"FREE_NOTES": "ten"}, "FREE_NOTES"},
 		// AUTH=iam needs its pools, and is the local server's only.
 		{map[string]string{"AUTH": "IAM"}, "AUTH"},
 		{map[string]string{"AUTH": "cognito"}, "AUTH"},

@@ -129,7 +129,7 @@ func TestWebPage(t *testing.T) {
 	var config web.Config
 	page := servePage(t, &config)
 	p := startBinary(t, append(pool.Env(), "CORS_ALLOWED_ORIGINS="+page, "STRIPE_SECRET_KEY=sk_test_web",
-		"STRIPE_API_BASE="+testenv.StripeMock(t), "STRIPE_WEBHOOK_SECRET="+webhookSecret)...)
+		"STRIPE_API_BASE="+testenv.StripeMock(t), "STRIPE_WEBHOOK_SECRET="+webhookSecret, "FREE_NOTES=30")...)
 	api := p.URL
 	config = web.Config{Region: pool.Region, APIURL: api, UserPoolID: pool.ID, UserPoolClientID: pool.ClientID,
 		IdentityPoolID: pool.IdentityPoolID, UserPoolEndpoint: pool.Endpoint, IdentityEndpoint: api}
@@ -258,6 +258,7 @@ func TestWebPage(t *testing.T) {
 	}
 	d.run("reload", chromedp.Reload())
 	d.waitText("see what was paid for, still signed in", "#paid", "21 notes paid for (1 payment)")
+	d.waitText("see the allowance", "#allowance", "You may keep 51 notes: 30 free and 21 paid for. You keep 2.")
 
 	shot, err := chromedp.Run(d.ctx, chromedp.FullScreenshot(100))
 	if err != nil {

@@ -9,11 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/stripe/stripe-go/v82"
+	"github.com/stripe/stripe-go/v85"
 )
 
 // MaxStorage bounds what one charge may buy: 100,000 notes is $100,000.00,
@@ -33,11 +34,15 @@ func Price(n int64) int64 {
 	return rate * n * 100
 }
 
-// Charge is one payment: Amount cents in USD from the card token Source.
-// A retried request with the same IdempotencyKey charges at most once.
+// Charge is one payment of the original frontend: Amount cents in USD
+// from the card token Source, for Storage notes, by the Cognito identity
+// IdentityID. A retried request of the same identity with the same
+// IdempotencyKey charges at most once.
 type Charge struct {
 	Amount         int64
+	Storage        int64
 	Source         string
+	IdentityID     string
 	IdempotencyKey string
 }
 
@@ -56,6 +61,13 @@ const (
 	// Unavailable: billing is configured with a key that cannot be had
 	// (a missing or unreadable secret).
 	Unavailable
+	// RateLimited: Stripe refused for too many requests; retry soon.
+	RateLimited
+	// KeyInUse: a request with the same Idempotency-Key is still running.
+	KeyInUse
+	// KeyReused: the Idempotency-Key was used for a request with other
+	// parameters.
+	KeyReused
 )
 
 // Error is a failed charge. Message is safe to show the card holder;
@@ -303,12 +315,13 @@ func charge(ctx context.Context, client *stripe.Client, c Charge) (string, error
 		Amount:      stripe.Int64(c.Amount),
 		Currency:    stripe.String(string(stripe.CurrencyUSD)),
 		Description: stripe.String("Scratch charge"),
+		Metadata:    map[string]string{metaIdentity: c.IdentityID, metaStorage: strconv.FormatInt(c.Storage, 10)},
 	}
 	if err := params.SetSource(c.Source); err != nil {
 		return "", &Error{Kind: Invalid, Message: "source is not a card token", err: err}
 	}
-	if c.IdempotencyKey != "" {
-		params.SetIdempotencyKey(c.IdempotencyKey)
+	if k := scopedKey("ch", c.IdentityID, c.IdempotencyKey); k != "" {
+		params.SetIdempotencyKey(k)
 	}
 	params.Context = ctx
 	ch, err := client.V1Charges.Create(ctx, params)
@@ -327,20 +340,36 @@ const unavailableMessage = "billing is unavailable: its configuration is being f
 // retry safe.
 const upstreamMessage = "the payment service failed: retry with the same Idempotency-Key"
 
-// classify turns what stripe-go returned into an *Error.
+// The messages of Stripe's refusals that are not the card's.
+const (
+	rateLimitedMessage = "the payment service is busy: retry in a few seconds"
+	keyInUseMessage    = "a request with this Idempotency-Key is still being processed: retry it in a moment"
+	keyReusedMessage   = "this Idempotency-Key was used for another payment: send a new Idempotency-Key for a new payment"
+)
+
+// classify turns what stripe-go returned into an *Error, each refusal for
+// what it is: the card's (402), the request's (400), too many requests
+// (503, retry), an Idempotency-Key still in use (409) or reused for
+// another payment (422), or Stripe's own failure (502).
 func classify(err error) error {
 	var se *stripe.Error
 	if !errors.As(err, &se) {
 		return &Error{Kind: Upstream, Message: upstreamMessage, err: err}
 	}
 	switch {
+	case se.HTTPStatusCode == http.StatusTooManyRequests || se.Code == stripe.ErrorCodeRateLimit:
+		return &Error{Kind: RateLimited, Message: rateLimitedMessage, err: err}
+	case se.Code == stripe.ErrorCodeIdempotencyKeyInUse || se.HTTPStatusCode == http.StatusConflict:
+		return &Error{Kind: KeyInUse, Message: keyInUseMessage, err: err}
+	case se.Type == stripe.ErrorTypeIdempotency:
+		return &Error{Kind: KeyReused, Message: keyReusedMessage, err: err}
 	case se.Type == stripe.ErrorTypeCard:
 		msg := se.Msg
 		if msg == "" {
 			msg = "your card was declined"
 		}
 		return &Error{Kind: Declined, Message: msg, err: err}
-	case (se.Type == stripe.ErrorTypeInvalidRequest || se.Type == stripe.ErrorTypeIdempotency) &&
+	case se.Type == stripe.ErrorTypeInvalidRequest &&
 		se.HTTPStatusCode != http.StatusUnauthorized && se.HTTPStatusCode != http.StatusForbidden:
 		// Stripe's messages here name a parameter or a token, never a key;
 		// a refused key is a 401 or 403, and is ours to fix, not the caller's.

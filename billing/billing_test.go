@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stripe/stripe-go/v82"
+	"github.com/stripe/stripe-go/v85"
 
 	"github.com/scratch-notes/notes-api/internal/testenv"
 )
@@ -55,11 +55,12 @@ func (r *recorded) snapshot() ([]url.Values, []http.Header) {
 	return append([]url.Values(nil), r.forms...), append([]http.Header(nil), r.hdrs...)
 }
 
-// stripeServer answers POST /v1/charges with answer, recording requests.
+// stripeServer answers POST /v1/charges and /v1/payment_intents with
+// answer, recording requests.
 func stripeServer(t *testing.T, rec *recorded, answer func(w http.ResponseWriter)) string {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != "POST" || r.URL.Path != "/v1/charges" {
+		if r.Method != "POST" || (r.URL.Path != "/v1/charges" && r.URL.Path != "/v1/payment_intents") {
 			http.Error(w, "unexpected "+r.Method+" "+r.URL.Path, 404)
 			return
 		}
@@ -85,19 +86,28 @@ func stripeJSON(status int, body string) func(w http.ResponseWriter) {
 func TestChargeRequest(t *testing.T) {
 	var rec recorded
 	base := stripeServer(t, &rec, stripeJSON(200, `{"id":"ch_123","object":"charge","amount":4200,"currency":"usd"}`))
-	id, err := testStripe(base, 0).Charge(context.Background(), Charge{Amount: 4200, Source: "tok_visa", IdempotencyKey: "order-42"})
-	if err != nil || id != "ch_123" {
-		t.Fatalf("Charge = %q, %v", id, err)
+	s := testStripe(base, 0)
+	for _, user := range []string{"us-east-1:alice", "us-east-1:bob"} {
+		id, err := s.Charge(context.Background(), Charge{Amount: 4200, Storage: 21, Source: "tok_visa", IdentityID: user, IdempotencyKey: "order-42"})
+		if err != nil || id != "ch_123" {
+			t.Fatalf("Charge = %q, %v", id, err)
+		}
 	}
 	forms, hdrs := rec.snapshot()
 	f, h := forms[0], hdrs[0]
-	for k, want := range map[string]string{"amount": "4200", "currency": "usd", "description": "Scratch charge", "source": "tok_visa"} {
+	for k, want := range map[string]string{"amount": "4200", "currency": "usd", "description": "Scratch charge", "source": "tok_visa",
+		"metadata[identityId]": "us-east-1:alice", "metadata[storage]": "21"} {
 		if got := f.Get(k); got != want {
 			t.Fatalf("form %s = %q, want %q (form %v)", k, got, want, f)
 		}
 	}
-	if got := h.Get("Idempotency-Key"); got != "order-42" {
-		t.Fatalf("Idempotency-Key = %q, want order-42", got)
+	// The client's key, scoped to the caller: two callers who pick the
+	// same key never share a charge.
+	if got := h.Get("Idempotency-Key"); got == "order-42" || !strings.HasPrefix(got, "ch-") || got != scopedKey("ch", "us-east-1:alice", "order-42") {
+		t.Fatalf("Idempotency-Key = %q, want the caller's own key made of order-42", got)
+	}
+	if hdrs[1].Get("Idempotency-Key") == h.Get("Idempotency-Key") {
+		t.Fatal("two callers with the same Idempotency-Key share one at Stripe")
 	}
 	if got := h.Get("Authorization"); got != "Bearer sk_test_secret123" {
 		t.Fatalf("Authorization = %q", got)
@@ -153,6 +163,60 @@ func TestChargeFailures(t *testing.T) {
 						t.Fatalf("retries sent Idempotency-Keys %q and %q", k, h.Get("Idempotency-Key"))
 					}
 				}
+			}
+		})
+	}
+}
+
+// TestIntentRequest: a PaymentIntent with dynamic payment methods and
+// no redirect (the page confirms it with no return URL), never
+// payment_method_types, which Stripe's 2026 API versions refuse.
+func TestIntentRequest(t *testing.T) {
+	var rec recorded
+	base := stripeServer(t, &rec, stripeJSON(200, `{"id":"pi_1","object":"payment_intent","amount":4200,"client_secret":"pi_1_secret_x","status":"requires_payment_method"}`))
+	pi, err := testStripe(base, 0).CreateIntent(context.Background(), Intent{Amount: 4200, Storage: 21, IdentityID: "us-east-1:alice", IdempotencyKey: "k"})
+	if err != nil || pi.ID != "pi_1" || pi.ClientSecret == "" {
+		t.Fatalf("CreateIntent = %+v, %v", pi, err)
+	}
+	forms, hdrs := rec.snapshot()
+	f := forms[0]
+	for k := range f {
+		if strings.HasPrefix(k, "payment_method_types") {
+			t.Fatalf("the intent sends %s: Stripe's 2026 API refuses it (form %v)", k, f)
+		}
+	}
+	for k, want := range map[string]string{"amount": "4200", "currency": "usd", "automatic_payment_methods[enabled]": "true",
+		"automatic_payment_methods[allow_redirects]": "never", "metadata[identityId]": "us-east-1:alice", "metadata[storage]": "21"} {
+		if got := f.Get(k); got != want {
+			t.Fatalf("form %s = %q, want %q (form %v)", k, got, want, f)
+		}
+	}
+	if got := hdrs[0].Get("Idempotency-Key"); got != scopedKey("pi", "us-east-1:alice", "k") {
+		t.Fatalf("Idempotency-Key = %q", got)
+	}
+}
+
+// TestRefusals: each refusal of Stripe's is what it is: the card's, the
+// request's, too many requests, a key still in use or reused with other
+// parameters, and Stripe's own failure.
+func TestRefusals(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		answer func(w http.ResponseWriter)
+		kind   Kind
+	}{
+		{"rate limit", stripeJSON(429, `{"error":{"type":"invalid_request_error","code":"rate_limit","message":"Too many requests"}}`), RateLimited},
+		{"key in use", stripeJSON(409, `{"error":{"type":"invalid_request_error","code":"idempotency_key_in_use","message":"in use"}}`), KeyInUse},
+		{"key reused", stripeJSON(400, `{"error":{"type":"idempotency_error","message":"Keys for idempotent requests can only be used with the same parameters"}}`), KeyReused},
+		{"card", stripeJSON(402, `{"error":{"type":"card_error","code":"card_declined","message":"Your card was declined."}}`), Declined},
+		{"stripe down", stripeJSON(503, `{"error":{"type":"api_error","message":"down"}}`), Upstream},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var rec recorded
+			_, err := testStripe(stripeServer(t, &rec, tc.answer), 0).CreateIntent(context.Background(), Intent{Amount: 400, Storage: 1, IdentityID: "u", IdempotencyKey: "k"})
+			var be *Error
+			if !errors.As(err, &be) || be.Kind != tc.kind {
+				t.Fatalf("err = %v, want kind %d", err, tc.kind)
 			}
 		})
 	}
@@ -215,8 +279,8 @@ func TestChargeGivesUp(t *testing.T) {
 // TestChargeRetriesOnce: a Stripe that fails once in a way stripe-go
 // retries (a 500 that is not Stripe's JSON, as a load balancer sends; a
 // 429 lock timeout) and then succeeds gets two requests with one
-// idempotency key (the client's, or stripe-go's own when the client sent
-// none), and the charge succeeds.
+// idempotency key (the one made of the client's, or stripe-go's own when
+// the client sent none), and the charge succeeds.
 func TestChargeRetriesOnce(t *testing.T) {
 	first := map[string]func(http.ResponseWriter){
 		"500": func(w http.ResponseWriter) { http.Error(w, "upstream connect error", http.StatusInternalServerError) },
@@ -243,8 +307,8 @@ func TestChargeRetriesOnce(t *testing.T) {
 			if len(hdrs) != 2 || hdrs[0].Get("Idempotency-Key") == "" || hdrs[0].Get("Idempotency-Key") != hdrs[1].Get("Idempotency-Key") {
 				t.Fatalf("%s, key %q: Stripe got %d requests with keys %q", name, key, len(hdrs), keysOf(hdrs))
 			}
-			if key != "" && hdrs[0].Get("Idempotency-Key") != key {
-				t.Fatalf("%s: Stripe got key %q, want the client's %q", name, hdrs[0].Get("Idempotency-Key"), key)
+			if key != "" && hdrs[0].Get("Idempotency-Key") != scopedKey("ch", "", key) {
+				t.Fatalf("%s: Stripe got key %q, want the one made of the client's %q", name, hdrs[0].Get("Idempotency-Key"), key)
 			}
 		}
 	}

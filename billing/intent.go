@@ -6,7 +6,7 @@ import (
 	"encoding/hex"
 	"strconv"
 
-	"github.com/stripe/stripe-go/v82"
+	"github.com/stripe/stripe-go/v85"
 )
 
 // Intent is a payment to be confirmed in the browser: Amount cents in USD
@@ -28,40 +28,40 @@ type PaymentIntent struct {
 	Amount       int64
 }
 
-// The metadata keys every PaymentIntent of this API carries: whose it is
-// and what it pays for. The webhook records a purchase from them.
-const (
-	metaIdentity = "identityId"
-	metaStorage  = "storage"
-)
-
-// intentKey is the Idempotency-Key Stripe gets for a caller's key: one of
+// scopedKey is the Idempotency-Key Stripe gets for a caller's key: one of
 // the caller's own, so that two callers who send the same key never share
-// an intent (and its client secret).
-func intentKey(identityID, key string) string {
+// a payment (an intent's client secret, a charge). kind keeps an intent's
+// keys and a charge's apart.
+func scopedKey(kind, identityID, key string) string {
 	if key == "" {
 		return ""
 	}
 	h := sha256.New()
-	h.Write([]byte("notes-api-intent\x00"))
+	h.Write([]byte("notes-api-" + kind + "\x00"))
 	h.Write([]byte(identityID))
 	h.Write([]byte{0})
 	h.Write([]byte(key))
-	return "pi-" + hex.EncodeToString(h.Sum(nil))
+	return kind + "-" + hex.EncodeToString(h.Sum(nil))
 }
 
-// CreateIntent creates a PaymentIntent for card payments, within the
-// timeout whatever Stripe does.
+// CreateIntent creates a PaymentIntent with dynamic payment methods (the
+// ones the account turns on in Stripe's dashboard, cards among them),
+// none that must leave the page for a bank's site: the page confirms it
+// with Stripe.js and no return URL. Within the timeout whatever Stripe
+// does.
 func (s *Stripe) CreateIntent(ctx context.Context, in Intent) (PaymentIntent, error) {
 	return call(ctx, s, func(ctx context.Context, client *stripe.Client) (PaymentIntent, error) {
 		params := &stripe.PaymentIntentCreateParams{
-			Amount:             stripe.Int64(in.Amount),
-			Currency:           stripe.String(string(stripe.CurrencyUSD)),
-			Description:        stripe.String("Scratch charge"),
-			PaymentMethodTypes: []*string{stripe.String("card")},
-			Metadata:           map[string]string{metaIdentity: in.IdentityID, metaStorage: strconv.FormatInt(in.Storage, 10)},
+			Amount:      stripe.Int64(in.Amount),
+			Currency:    stripe.String(string(stripe.CurrencyUSD)),
+			Description: stripe.String("Scratch charge"),
+			AutomaticPaymentMethods: &stripe.PaymentIntentCreateAutomaticPaymentMethodsParams{
+				Enabled:        stripe.Bool(true),
+				AllowRedirects: stripe.String("never"),
+			},
+			Metadata: map[string]string{metaIdentity: in.IdentityID, metaStorage: strconv.FormatInt(in.Storage, 10)},
 		}
-		if k := intentKey(in.IdentityID, in.IdempotencyKey); k != "" {
+		if k := scopedKey("pi", in.IdentityID, in.IdempotencyKey); k != "" {
 			params.SetIdempotencyKey(k)
 		}
 		params.Context = ctx

@@ -47,30 +47,59 @@ func signed(payload, secret string, ts time.Time) string {
 func TestEvent(t *testing.T) {
 	s := New(Config{Keys: StaticKeys(Keys{Secret: "sk_test_1", Webhook: "whsec_1"})})
 	intent := func(apiVersion, metadata string, amount int64) string {
-		return `{"id":"evt_1","object":"event","api_version":"` + apiVersion + `","type":"payment_intent.succeeded","data":{"object":` +
+		return `{"id":"evt_1","object":"event","livemode":false,"api_version":"` + apiVersion + `","type":"payment_intent.succeeded","data":{"object":` +
 			`{"id":"pi_1","object":"payment_intent","amount":` + fmt.Sprint(amount) + `,"amount_received":` + fmt.Sprint(amount) +
 			`,"currency":"usd","created":1764547200,"metadata":` + metadata + `}}}`
 	}
+	event := func(typ, object string) string {
+		return `{"id":"evt_9","object":"event","livemode":false,"type":"` + typ + `","data":{"object":` + object + `}}`
+	}
 	ours := `{"identityId":"us-east-1:alice","storage":"21"}`
+	paid := &Update{PurchaseID: "pi_1", IdentityID: "us-east-1:alice", Paid: &Payment{Storage: 21, Amount: 4200, Created: time.Unix(1764547200, 0)}}
 	for _, tc := range []struct {
 		name, payload string
-		payment       *Payment
+		update        *Update
 		ignored       bool
+		mismatch      bool
 	}{
 		// An endpoint's API version is the account's, not stripe-go's.
-		{"an old API version", intent("2020-08-27", ours, 4200), &Payment{IntentID: "pi_1", IdentityID: "us-east-1:alice", Storage: 21, Amount: 4200, Created: time.Unix(1764547200, 0)}, false},
-		{"this API version", intent("2025-07-30.basil", ours, 4200), &Payment{IntentID: "pi_1", IdentityID: "us-east-1:alice", Storage: 21, Amount: 4200, Created: time.Unix(1764547200, 0)}, false},
-		{"not ours", intent("2020-08-27", `{}`, 4200), nil, true},
-		{"storage out of bounds", intent("2020-08-27", `{"identityId":"u","storage":"100001"}`, 4200), nil, true},
-		{"not the price", intent("2020-08-27", ours, 4100), nil, true},
-		{"another type", `{"id":"evt_2","type":"customer.created","data":{"object":{"id":"cus_1","object":"customer"}}}`, nil, false},
+		{"an old API version", intent("2020-08-27", ours, 4200), paid, false, false},
+		{"this API version", intent("2026-03-25.dahlia", ours, 4200), paid, false, false},
+		{"not ours", intent("2020-08-27", `{}`, 4200), nil, true, false},
+		{"storage out of bounds", intent("2020-08-27", `{"identityId":"u","storage":"100001"}`, 4200), nil, true, false},
+		{"not the price", intent("2020-08-27", ours, 4100), nil, true, true},
+		{"a live event on a test key", strings.Replace(intent("2020-08-27", ours, 4200), `"livemode":false`, `"livemode":true`, 1), nil, true, false},
+		{"another type", `{"id":"evt_2","type":"customer.created","data":{"object":{"id":"cus_1","object":"customer"}}}`, nil, false, false},
+		{"a refund of an intent's charge", event("charge.refunded", `{"id":"ch_1","object":"charge","amount":4200,"amount_refunded":1000,"payment_intent":"pi_1","metadata":{}}`),
+			&Update{PurchaseID: "pi_1", Refunded: 1000}, false, false},
+		{"a refund of a legacy charge", event("charge.refunded", `{"id":"ch_2","object":"charge","amount":4200,"amount_refunded":4200,"payment_intent":null,"metadata":`+ours+`}`),
+			&Update{PurchaseID: "ch_2", IdentityID: "us-east-1:alice", Refunded: 4200}, false, false},
+		{"a refund with the intent expanded", event("charge.refunded", `{"id":"ch_3","object":"charge","amount_refunded":5,"payment_intent":{"id":"pi_3","object":"payment_intent"}}`),
+			&Update{PurchaseID: "pi_3", Refunded: 5}, false, false},
+		{"a dispute opened", event("charge.dispute.created", `{"id":"dp_1","object":"dispute","charge":"ch_1","payment_intent":"pi_1","status":"needs_response"}`),
+			&Update{PurchaseID: "pi_1", Dispute: DisputeOpen}, false, false},
+		{"a dispute of a legacy charge", event("charge.dispute.created", `{"id":"dp_2","object":"dispute","charge":"ch_2","payment_intent":null,"status":"needs_response"}`),
+			&Update{PurchaseID: "ch_2", Dispute: DisputeOpen}, false, false},
+		{"a dispute won", event("charge.dispute.closed", `{"id":"dp_1","object":"dispute","charge":"ch_1","payment_intent":"pi_1","status":"won"}`),
+			&Update{PurchaseID: "pi_1", Dispute: DisputeWon}, false, false},
+		{"an inquiry closed", event("charge.dispute.closed", `{"id":"dp_1","object":"dispute","charge":"ch_1","payment_intent":"pi_1","status":"warning_closed"}`),
+			&Update{PurchaseID: "pi_1", Dispute: DisputeWon}, false, false},
+		{"a dispute lost", event("charge.dispute.closed", `{"id":"dp_1","object":"dispute","charge":"ch_1","payment_intent":"pi_1","status":"lost"}`),
+			&Update{PurchaseID: "pi_1", Dispute: DisputeLost}, false, false},
 	} {
 		ev, err := s.Event(context.Background(), []byte(tc.payload), signed(tc.payload, "whsec_1", time.Now()))
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
-		if (ev.Payment == nil) != (tc.payment == nil) || (ev.Payment != nil && *ev.Payment != *tc.payment) || (ev.Ignored != "") != tc.ignored {
-			t.Fatalf("%s: event = %+v (payment %+v), want payment %+v, ignored %v", tc.name, ev, ev.Payment, tc.payment, tc.ignored)
+		same := (ev.Update == nil) == (tc.update == nil)
+		if same && ev.Update != nil {
+			a, b := *ev.Update, *tc.update
+			same = (a.Paid == nil) == (b.Paid == nil) && (a.Paid == nil || *a.Paid == *b.Paid)
+			a.Paid, b.Paid = nil, nil
+			same = same && a == b
+		}
+		if !same || (ev.Ignored != "") != tc.ignored || ev.Mismatch != tc.mismatch {
+			t.Fatalf("%s: event = %+v (update %+v), want update %+v, ignored %v, mismatch %v", tc.name, ev, ev.Update, tc.update, tc.ignored, tc.mismatch)
 		}
 	}
 	// Refused: an *Error a client reads as a 400, wrapping ErrBadSignature.
@@ -78,6 +107,7 @@ func TestEvent(t *testing.T) {
 	for name, sig := range map[string]string{
 		"none": "", "garbage": "garbage", "wrong secret": signed(p, "whsec_2", time.Now()),
 		"stale": signed(p, "whsec_1", time.Now().Add(-5*time.Minute-2*time.Second)), "another body": signed(p+" ", "whsec_1", time.Now()),
+		"from the future": signed(p, "whsec_1", time.Now().Add(5*time.Minute+2*time.Second)),
 	} {
 		_, err := s.Event(context.Background(), []byte(p), sig)
 		var be *Error
@@ -85,14 +115,21 @@ func TestEvent(t *testing.T) {
 			t.Fatalf("%s: err = %v, want an Invalid ErrBadSignature", name, err)
 		}
 	}
-	// Inside the tolerance, not refused.
-	if _, err := s.Event(context.Background(), []byte(p), signed(p, "whsec_1", time.Now().Add(-4*time.Minute))); err != nil {
-		t.Fatalf("a signature 4 minutes old: %v", err)
+	// Inside the tolerance either way, not refused.
+	for _, d := range []time.Duration{-4 * time.Minute, 4 * time.Minute} {
+		if _, err := s.Event(context.Background(), []byte(p), signed(p, "whsec_1", time.Now().Add(d))); err != nil {
+			t.Fatalf("a signature %v from now: %v", d, err)
+		}
 	}
-	// No signing secret: Unavailable.
+	// A live key takes live events only.
+	live := New(Config{Keys: StaticKeys(Keys{Secret: "rk_live_1", Webhook: "whsec_1"})})
+	if ev, err := live.Event(context.Background(), []byte(p), signed(p, "whsec_1", time.Now())); err != nil || ev.Update != nil || ev.Ignored == "" {
+		t.Fatalf("a test event on a live key: %+v, %v; want it ignored", ev, err)
+	}
+	// No signing secret: Unavailable, a configuration to fix (ErrNoKey).
 	_, err := New(Config{Keys: StaticKeys(Keys{Secret: "sk_test_1"})}).Event(context.Background(), []byte(p), signed(p, "", time.Now()))
 	var be *Error
-	if !errors.As(err, &be) || be.Kind != Unavailable {
+	if !errors.As(err, &be) || be.Kind != Unavailable || !errors.Is(err, ErrNoKey) {
 		t.Fatalf("no webhook secret: err = %v, want Unavailable", err)
 	}
 }

@@ -34,11 +34,24 @@ import (
 // (routes.Config.MaxAnswerBytes); this package replaces any that is not.
 const MaxResponseBytes = 6_000_000
 
-// Handler is a lambda.Handler for both payload formats.
+// Handler is a lambda.Handler for both payload formats, and for
+// EventBridge's scheduled events.
 type Handler struct {
-	v1  *httpadapter.HandlerAdapter
-	v2  *httpadapter.HandlerAdapterV2
-	log *slog.Logger
+	v1        *httpadapter.HandlerAdapter
+	v2        *httpadapter.HandlerAdapterV2
+	log       *slog.Logger
+	scheduled func(context.Context) (any, error)
+}
+
+// OnSchedule runs work for each scheduled event EventBridge sends (the
+// template's Reconcile schedule) and answers with its result. Only an
+// AWS principal allowed to invoke the function can send one: API
+// Gateway's events never look like it.
+func (g *Handler) OnSchedule(work func(context.Context) (any, error)) { g.scheduled = work }
+
+// isScheduled reports whether a payload is EventBridge's scheduled event.
+func isScheduled(source, detailType string) bool {
+	return source == "aws.events" && detailType == "Scheduled Event"
 }
 
 // New returns the front door to h.
@@ -56,7 +69,9 @@ func New(h http.Handler, log *slog.Logger) *Handler {
 // event a REST v1 400.
 func (g *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	var probe struct {
-		Version string `json:"version"`
+		Version    string `json:"version"`
+		Source     string `json:"source"`
+		DetailType string `json:"detail-type"`
 	}
 	// A REST event has no "version" at all: only an event that mentions
 	// one anywhere is decoded twice (a third of a request's time).
@@ -71,7 +86,24 @@ func (g *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	if probe.Version == "2.0" {
 		return g.invokeV2(ctx, payload)
 	}
+	if isScheduled(probe.Source, probe.DetailType) {
+		return g.runScheduled(ctx)
+	}
 	return g.invokeV1(ctx, payload)
+}
+
+// runScheduled does the scheduled work. A failure fails the invocation:
+// Lambda counts it in Errors, which alarms, and EventBridge's next run
+// tries again.
+func (g *Handler) runScheduled(ctx context.Context) ([]byte, error) {
+	if g.scheduled == nil {
+		return nil, fmt.Errorf("a scheduled event, and nothing to run on it")
+	}
+	out, err := g.scheduled(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("scheduled run: %w", err)
+	}
+	return json.Marshal(out)
 }
 
 // v1Event is the part of a REST event the adapter and the handler use.

@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"path/filepath"
@@ -181,4 +182,33 @@ func mustJSON(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestScheduledEvent: EventBridge's scheduled event runs the scheduled
+// work and answers its result; its failure fails the invocation (Lambda
+// counts it in Errors, which alarms). An API event never runs it.
+func TestScheduledEvent(t *testing.T) {
+	g := newGateway(t, routes.IdentityDeployed, origins.Policy{}, "")
+	ev := []byte(`{"version":"0","id":"89d1a02d-5ec7-412e-82f5-13505f849b41","detail-type":"Scheduled Event","source":"aws.events",` +
+		`"account":"123456789012","time":"2026-12-03T12:00:00Z","region":"us-east-1","resources":["arn:aws:events:us-east-1:123456789012:rule/r"],"detail":{}}`)
+	if _, err := g.Invoke(context.Background(), ev); err == nil {
+		t.Fatal("a scheduled event with nothing to run succeeded")
+	}
+	runs := 0
+	g.OnSchedule(func(context.Context) (any, error) { runs++; return map[string]int{"recorded": 2}, nil })
+	out, err := g.Invoke(context.Background(), ev)
+	if err != nil || string(out) != `{"recorded":2}` || runs != 1 {
+		t.Fatalf("scheduled = %s, %v after %d runs", out, err, runs)
+	}
+	g.OnSchedule(func(context.Context) (any, error) { runs++; return nil, errors.New("stripe down") })
+	if _, err := g.Invoke(context.Background(), ev); err == nil {
+		t.Fatal("a failed scheduled run succeeded")
+	}
+	// An API Gateway event that names the same fields in its body is an
+	// API call, not a schedule.
+	api := []byte(`{"httpMethod":"POST","path":"/notes","headers":{"Content-Type":"application/json"},"body":"{\"source\":\"aws.events\",\"detail-type\":\"Scheduled Event\",\"version\":\"0\"}","requestContext":{"identity":{"cognitoIdentityId":"u"}}}`)
+	before := runs
+	if _, err := g.Invoke(context.Background(), api); err != nil || runs != before {
+		t.Fatalf("an API event ran the schedule (%d runs, %v)", runs-before, err)
+	}
 }

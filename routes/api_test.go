@@ -327,7 +327,7 @@ func TestStoreFailures(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			faulty := defaults()
 			faulty.wrap = func(s storetest.Store) storetest.Store {
-				return storetest.Faulty{Store: s,
+				return storetest.Faulty{Inner: s,
 					GetFn: func(ctx context.Context, userID, noteID string) (store.Note, error) {
 						if err := tc.fail(); err != nil {
 							return store.Note{}, err

@@ -26,14 +26,22 @@ type Biller interface {
 	// Event verifies and reads a webhook event: payload is the exact
 	// bytes Stripe sent, signature its Stripe-Signature header.
 	Event(ctx context.Context, payload []byte, signature string) (billing.Event, error)
+	// Recent reads the purchase events Stripe made since then, payments
+	// first (see billing.Stripe.Recent).
+	Recent(ctx context.Context, since time.Time) ([]billing.Event, error)
 }
 
 // PurchaseStore keeps what users paid for, beside their notes. Errors
-// wrap store.ErrUnavailable (worth retrying); anything else is internal.
+// wrap store.ErrNotFound (PurchaseOwner of an id no change named) and
+// store.ErrUnavailable (worth retrying); anything else is internal.
 type PurchaseStore interface {
-	// AddPurchase records p once per p.ID: recording an id that is there
-	// already changes nothing and reports added false.
-	AddPurchase(ctx context.Context, p store.Purchase) (added bool, err error)
+	// ApplyPurchase applies c to purchase c.ID of c.UserID, made when
+	// missing, in one step (see store.Purchase.Apply), keeps c.UserID as
+	// the purchase's owner, and returns the purchase as it is now and
+	// whether anything changed.
+	ApplyPurchase(ctx context.Context, c store.PurchaseChange) (store.Purchase, bool, error)
+	// PurchaseOwner returns whose purchase id is.
+	PurchaseOwner(ctx context.Context, id string) (string, error)
 	// ListPurchases returns every purchase of the user, newest first.
 	ListPurchases(ctx context.Context, userID string) ([]store.Purchase, error)
 }
@@ -128,12 +136,20 @@ func (s *Server) handleBilling(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, err)
 			return
 		}
+		// Known before Stripe says anything of it: a refund or a dispute,
+		// which names only the intent, finds whose it is. A store that
+		// cannot take it now is a 503; the client's retry with the same
+		// Idempotency-Key gets the same intent and records it.
+		if _, _, err := s.purchases.ApplyPurchase(r.Context(), store.PurchaseChange{UserID: user, ID: pi.ID}); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		s.count(r.Context(), metricIntents)
 		s.writeJSON(w, r, http.StatusCreated, intentResult{PaymentIntentID: pi.ID, ClientSecret: pi.ClientSecret,
 			Amount: pi.Amount, Storage: storage, Status: pi.Status})
 		return
 	}
-	id, err := s.billing.Charge(r.Context(), billing.Charge{Amount: amount, Source: *p.Source, IdempotencyKey: key})
+	id, err := s.billing.Charge(r.Context(), billing.Charge{Amount: amount, Storage: storage, Source: *p.Source, IdentityID: user, IdempotencyKey: key})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -141,9 +157,9 @@ func (s *Server) handleBilling(w http.ResponseWriter, r *http.Request) {
 	// The card is charged: the answer says so whatever happens next. A
 	// purchase the store cannot take now is for the operator to record
 	// (the log line says which); a retry with the same Idempotency-Key
-	// records it too.
-	if _, err := s.purchases.AddPurchase(r.Context(), store.Purchase{UserID: user, ID: id, Storage: storage, Amount: amount,
-		CreatedAt: time.Now().UnixMilli()}); err != nil {
+	// records it too, as does the next reconcile.
+	if _, _, err := s.purchases.ApplyPurchase(r.Context(), store.PurchaseChange{UserID: user, ID: id, Paid: true, Storage: storage,
+		Amount: amount, CreatedAt: time.Now().UnixMilli()}); err != nil {
 		s.log.ErrorContext(r.Context(), "charge not recorded", "chargeId", id, "identityId", user, "storage", storage, "error", err.Error())
 	}
 	s.emit(r.Context(), "", metric{metricCharges, unitCount, 1}, metric{metricChargeAmount, unitNone, float64(amount)})
@@ -167,9 +183,10 @@ type webhookResult struct {
 
 // handleBillingWebhook handles POST /billing/webhook: Stripe's call, with
 // no identity; what proves it is Stripe's signature over the exact bytes
-// of its body. A payment_intent.succeeded records the purchase once; any
-// other verified event is acknowledged and ignored; a store failure is a
-// 5xx, so that Stripe delivers the event again.
+// of its body. What a purchase event says is recorded once, in whatever
+// order Stripe delivers; any other verified event is acknowledged and
+// ignored; a store failure is a 5xx, so that Stripe delivers the event
+// again.
 func (s *Server) handleBillingWebhook(w http.ResponseWriter, r *http.Request) {
 	if s.billing == nil {
 		s.log.WarnContext(r.Context(), "webhook called, billing is not configured")
@@ -185,26 +202,63 @@ func (s *Server) handleBillingWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	ev, err := s.billing.Event(ctx, payload, r.Header.Get("Stripe-Signature"))
 	if err != nil {
-		s.log.WarnContext(ctx, "webhook refused", "error", err.Error())
+		var be *billing.Error
+		if errors.As(err, &be) && be.Kind == billing.Invalid {
+			s.log.WarnContext(ctx, "webhook refused", "error", err.Error())
+		} // the rest, a configuration to fix, writeError logs at ERROR and counts
 		s.writeError(w, r, err)
 		return
 	}
+	res, err := s.recordEvent(ctx, ev)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, res)
+}
+
+// recordEvent records what a verified event says of a purchase, once,
+// and says what it did in the log: the webhook's and reconciling's one
+// way to do it.
+func (s *Server) recordEvent(ctx context.Context, ev billing.Event) (webhookResult, error) {
 	res := webhookResult{Received: true, Ignored: ev.Ignored}
-	if ev.Payment != nil {
-		p := ev.Payment
-		res.Recorded, err = s.purchases.AddPurchase(ctx, store.Purchase{UserID: p.IdentityID, ID: p.IntentID,
-			Storage: p.Storage, Amount: p.Amount, CreatedAt: p.Created.UnixMilli()})
-		if err != nil {
-			s.writeError(w, r, err)
-			return
+	if ev.Mismatch {
+		// Money came in that credits nothing: someone must look.
+		s.log.ErrorContext(ctx, "payment for another amount than its storage: not credited", "eventId", ev.ID, "type", ev.Type, "ignored", ev.Ignored)
+		s.count(ctx, metricPaymentMismatches)
+	}
+	if u := ev.Update; u != nil {
+		owner := u.IdentityID
+		if owner == "" {
+			var err error
+			owner, err = s.purchases.PurchaseOwner(ctx, u.PurchaseID)
+			if errors.Is(err, store.ErrNotFound) {
+				res.Ignored = "no purchase of this API has the id " + u.PurchaseID
+				s.log.WarnContext(ctx, "event of an unknown purchase", "eventId", ev.ID, "type", ev.Type, "purchaseId", u.PurchaseID)
+				return res, nil
+			}
+			if err != nil {
+				return res, err
+			}
 		}
-		if res.Recorded {
-			s.emit(ctx, "", metric{metricPayments, unitCount, 1}, metric{metricPaymentAmount, unitNone, float64(p.Amount)})
+		c := store.PurchaseChange{UserID: owner, ID: u.PurchaseID, Refunded: u.Refunded, Dispute: string(u.Dispute)}
+		if u.Paid != nil {
+			c.Paid, c.Storage, c.Amount, c.CreatedAt = true, u.Paid.Storage, u.Paid.Amount, u.Paid.Created.UnixMilli()
+		}
+		p, changed, err := s.purchases.ApplyPurchase(ctx, c)
+		if err != nil {
+			return res, err
+		}
+		res.Recorded = changed
+		if changed && u.Paid != nil && p.Paid {
+			s.emit(ctx, "", metric{metricPayments, unitCount, 1}, metric{metricPaymentAmount, unitNone, float64(u.Paid.Amount)})
+		}
+		if changed && (u.Refunded > 0 || u.Dispute != "") {
+			s.count(ctx, metricPurchaseChanges)
 		}
 	}
-	s.log.InfoContext(ctx, "webhook event", "eventId", ev.ID, "type", ev.Type,
-		"recorded", res.Recorded, "ignored", ev.Ignored)
-	s.writeJSON(w, r, http.StatusOK, res)
+	s.log.InfoContext(ctx, "stripe event", "eventId", ev.ID, "type", ev.Type, "recorded", res.Recorded, "ignored", res.Ignored)
+	return res, nil
 }
 
 // purchaseJSON is a purchase as GET /billing answers it.
@@ -213,6 +267,9 @@ type purchaseJSON struct {
 	Storage   int64  `json:"storage"`
 	Amount    int64  `json:"amount"`
 	CreatedAt int64  `json:"createdAt"`
+	State     string `json:"state"`
+	// Counted is the part of Storage that counts now.
+	Counted int64 `json:"counted"`
 }
 
 // billingSummary is the answer to GET /billing.
@@ -221,17 +278,32 @@ type billingSummary struct {
 	Purchases []purchaseJSON `json:"purchases"`
 }
 
-// handleBillingGet handles GET /billing: what the caller paid for.
-func (s *Server) handleBillingGet(w http.ResponseWriter, r *http.Request) {
-	ps, err := s.purchases.ListPurchases(r.Context(), userIDFrom(r.Context()))
+// paidPurchases is what the user paid for: every purchase paid, in its
+// state, and the storage that counts in all. An intent not paid (yet) is
+// not one.
+func (s *Server) paidPurchases(ctx context.Context, user string) (billingSummary, error) {
+	ps, err := s.purchases.ListPurchases(ctx, user)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return billingSummary{}, err
 	}
 	out := billingSummary{Purchases: make([]purchaseJSON, 0, len(ps))}
 	for _, p := range ps {
-		out.Storage += p.Storage
-		out.Purchases = append(out.Purchases, purchaseJSON{ID: p.ID, Storage: p.Storage, Amount: p.Amount, CreatedAt: p.CreatedAt})
+		if !p.Paid {
+			continue
+		}
+		out.Storage += p.Counted()
+		out.Purchases = append(out.Purchases, purchaseJSON{ID: p.ID, Storage: p.Storage, Amount: p.Amount, CreatedAt: p.CreatedAt,
+			State: p.State(), Counted: p.Counted()})
+	}
+	return out, nil
+}
+
+// handleBillingGet handles GET /billing: what the caller paid for.
+func (s *Server) handleBillingGet(w http.ResponseWriter, r *http.Request) {
+	out, err := s.paidPurchases(r.Context(), userIDFrom(r.Context()))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	s.writeJSON(w, r, http.StatusOK, out)
 }

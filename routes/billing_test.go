@@ -158,6 +158,9 @@ func TestBillingStripeAnswers(t *testing.T) {
 		{"invalid request", `{"error":{"type":"invalid_request_error","message":"No such token: 'tok_gone'","param":"source"}}`, 400, 400, "No such token: 'tok_gone'"},
 		{"key refused", `{"error":{"type":"invalid_request_error","message":"Invalid API Key provided: sk_live_****leak"}}`, 401, 502, "payment service failed"},
 		{"stripe down", `{"error":{"type":"api_error","message":"internal"}}`, 500, 502, "payment service failed"},
+		{"rate limit", `{"error":{"type":"invalid_request_error","code":"rate_limit","message":"Too many requests hit the API too quickly."}}`, 429, 503, "busy: retry in a few seconds"},
+		{"key in use", `{"error":{"type":"invalid_request_error","code":"idempotency_key_in_use","message":"in use"}}`, 409, 409, "Idempotency-Key is still being processed"},
+		{"key reused", `{"error":{"type":"idempotency_error","message":"Keys for idempotent requests can only be used with the same parameters they were first used with."}}`, 400, 422, "Idempotency-Key was used for another payment"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			mu.Lock()
@@ -176,13 +179,18 @@ func TestBillingStripeAnswers(t *testing.T) {
 					t.Fatalf("message = %q, want one containing %q and no key", msg, tc.message)
 				}
 			}
+			if retry := resp.Header.Get("Retry-After"); (retry != "") != (tc.want == 503 || tc.want == 409) {
+				t.Fatalf("Retry-After = %q with %d", retry, tc.want)
+			}
 			mu.Lock()
 			defer mu.Unlock()
-			if got := keys[len(keys)-1]; got != "key-"+tc.name {
-				t.Fatalf("Stripe got Idempotency-Key %q, want the request's key-%s", got, tc.name)
+			if got := keys[len(keys)-1]; got == "" || got == "key-"+tc.name {
+				t.Fatalf("Stripe got Idempotency-Key %q, want one made of the caller and key-%s", got, tc.name)
 			}
-			if got := forms[len(forms)-1]; got != "amount=4200&currency=usd&description=Scratch+charge&source=tok_visa" {
-				t.Fatalf("Stripe got form %q", got)
+			want := "amount=4200&currency=usd&description=Scratch+charge&metadata%5BidentityId%5D=" + url.QueryEscape(apitest.Alice) +
+				"&metadata%5Bstorage%5D=21&source=tok_visa"
+			if got := forms[len(forms)-1]; got != want {
+				t.Fatalf("Stripe got form %q\nwant %q", got, want)
 			}
 		})
 	}
@@ -302,8 +310,8 @@ func TestBillingIntentRequest(t *testing.T) {
 			t.Fatalf("status = %d (%s)", resp.Status, resp.Body)
 		}
 		got, form, path := rec.last()
-		want := "amount=4200&currency=usd&description=Scratch+charge&metadata%5BidentityId%5D=" + url.QueryEscape(user) +
-			"&metadata%5Bstorage%5D=21&payment_method_types%5B0%5D=card"
+		want := "amount=4200&automatic_payment_methods%5Ballow_redirects%5D=never&automatic_payment_methods%5Benabled%5D=true" +
+			"&currency=usd&description=Scratch+charge&metadata%5BidentityId%5D=" + url.QueryEscape(user) + "&metadata%5Bstorage%5D=21"
 		if path != "/v1/payment_intents" || form != want {
 			t.Fatalf("Stripe got %s %q\nwant /v1/payment_intents %q", path, form, want)
 		}
@@ -340,6 +348,9 @@ func TestBillingIntentStripeAnswers(t *testing.T) {
 		{"invalid request", `{"error":{"type":"invalid_request_error","message":"Amount must be at least $0.50 usd","param":"amount"}}`, 400, 400, "Amount must be at least"},
 		{"key refused", `{"error":{"type":"invalid_request_error","message":"Invalid API Key provided: sk_live_****leak"}}`, 401, 502, "payment service failed"},
 		{"stripe down", `{"error":{"type":"api_error","message":"internal"}}`, 500, 502, "payment service failed"},
+		{"rate limit", `{"error":{"type":"invalid_request_error","code":"rate_limit","message":"Too many requests hit the API too quickly."}}`, 429, 503, "busy: retry in a few seconds"},
+		{"key in use", `{"error":{"type":"invalid_request_error","code":"idempotency_key_in_use","message":"in use"}}`, 409, 409, "Idempotency-Key is still being processed"},
+		{"key reused", `{"error":{"type":"idempotency_error","message":"Keys for idempotent requests can only be used with the same parameters they were first used with."}}`, 400, 422, "Idempotency-Key was used for another payment"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec.set(tc.status, tc.answer)
@@ -387,11 +398,11 @@ func TestBillingChargeNotRecorded(t *testing.T) {
 	var down atomic.Bool
 	down.Store(true)
 	s.wrap = func(st storetest.Store) storetest.Store {
-		return storetest.Faulty{Store: st, AddPurchaseFn: func(ctx context.Context, p store.Purchase) (bool, error) {
+		return storetest.Faulty{Inner: st, ApplyPurchaseFn: func(ctx context.Context, c store.PurchaseChange) (store.Purchase, bool, error) {
 			if down.Load() {
-				return false, store.ErrUnavailable
+				return store.Purchase{}, false, store.ErrUnavailable
 			}
-			return st.AddPurchase(ctx, p)
+			return st.ApplyPurchase(ctx, c)
 		}}
 	}
 	d := doorsOn(t, func(testing.TB) storetest.Store { return st }, s)["local"]

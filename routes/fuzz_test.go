@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/scratch-notes/notes-api/billing"
 	"github.com/scratch-notes/notes-api/internal/apitest"
@@ -33,6 +34,10 @@ func (approvingBiller) CreateIntent(_ context.Context, in billing.Intent) (billi
 
 func (approvingBiller) Event(context.Context, []byte, string) (billing.Event, error) {
 	return billing.Event{}, errors.New("no events while fuzzing")
+}
+
+func (approvingBiller) Recent(context.Context, time.Time) ([]billing.Event, error) {
+	return nil, errors.New("no events while fuzzing")
 }
 
 // fuzzAPI is the handler every body target sends to, with alice's note.

@@ -27,6 +27,8 @@ type setup struct {
 	log      *slog.Logger
 	// eraseBudget is DELETE /me's budget (its default when zero).
 	eraseBudget time.Duration
+	// freeNotes is FREE_NOTES (nil: no limit).
+	freeNotes *int64
 	// wrap, when set, puts a fault-injecting store around the real one.
 	wrap func(storetest.Store) storetest.Store
 }
@@ -62,6 +64,7 @@ func (s setup) handler(t testing.TB, notes storetest.Store, mode routes.Identity
 		DevIdentity:    s.devIdentity,
 		MaxAnswerBytes: gateway.MaxResponseBytes,
 		EraseBudget:    s.eraseBudget,
+		FreeNotes:      s.freeNotes,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -44,15 +44,23 @@ const (
 	metricNamespace = "ScratchNotes"
 	metricService   = "notes-api"
 
-	metricColdStart       = "ColdStarts"
-	metricNotesCreated    = "NotesCreated"
-	metricUploadsSigned   = "UploadsSigned"
-	metricCharges         = "Charges"
-	metricChargeAmount    = "ChargeAmountCents"
-	metricIntents         = "PaymentIntents"
-	metricPayments        = "PaymentsRecorded"
-	metricPaymentAmount   = "PaymentAmountCents"
-	metricStripeFailures  = "StripeFailures"
+	metricColdStart      = "ColdStarts"
+	metricNotesCreated   = "NotesCreated"
+	metricUploadsSigned  = "UploadsSigned"
+	metricCharges        = "Charges"
+	metricChargeAmount   = "ChargeAmountCents"
+	metricIntents        = "PaymentIntents"
+	metricPayments       = "PaymentsRecorded"
+	metricPaymentAmount  = "PaymentAmountCents"
+	metricStripeFailures = "StripeFailures"
+	// metricPaymentMismatches counts payments of this API for another
+	// amount than their storage costs: money in that credits nothing.
+	metricPaymentMismatches = "PaymentMismatches"
+	// metricPurchaseChanges counts refunds and disputes recorded.
+	metricPurchaseChanges = "PurchaseChanges"
+	// metricReconciled counts the events a reconcile recorded that the
+	// webhook had not.
+	metricReconciled      = "ReconciledEvents"
 	metricStoreFailures   = "StoreFailures"
 	metricFileFailures    = "FileStoreFailures"
 	metricInternalErrors  = "InternalErrors"
@@ -106,7 +114,8 @@ func (s *Server) countFailure(ctx context.Context, err error, status int) {
 	switch {
 	case errors.As(err, &be):
 		kind := map[billing.Kind]string{billing.Declined: "declined", billing.Invalid: "invalid",
-			billing.Upstream: "upstream", billing.Unavailable: "unavailable"}[be.Kind]
+			billing.Upstream: "upstream", billing.Unavailable: "unavailable", billing.RateLimited: "rate_limited",
+			billing.KeyInUse: "key_in_use", billing.KeyReused: "key_reused"}[be.Kind]
 		s.emit(ctx, kind, metric{metricStripeFailures, unitCount, 1})
 	case errors.Is(err, attachments.ErrUnavailable):
 		s.emit(ctx, "unavailable", metric{metricFileFailures, unitCount, 1})

@@ -18,6 +18,10 @@ type meJSON struct {
 	Notes       int    `json:"notes"`
 	Attachments int    `json:"attachments"`
 	StoragePaid int64  `json:"storagePaid"`
+	// FreeNotes and Allowance (free and paid together) are null when
+	// there is no limit (FREE_NOTES unset).
+	FreeNotes *int64 `json:"freeNotes"`
+	Allowance *int64 `json:"allowance"`
 }
 
 // handleMe handles GET /me: what the caller has, counted from the stores.
@@ -33,16 +37,17 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	s.writeJSON(w, r, http.StatusOK, meJSON{IdentityID: user, Notes: notes, Attachments: files, StoragePaid: paid})
+	me := meJSON{IdentityID: user, Notes: notes, Attachments: files, StoragePaid: paid, FreeNotes: s.freeNotes}
+	if s.freeNotes != nil {
+		me.Allowance = new(*s.freeNotes + paid)
+	}
+	s.writeJSON(w, r, http.StatusOK, me)
 }
 
+// storagePaid is the storage of the user's purchases that counts now.
 func (s *Server) storagePaid(ctx context.Context, user string) (int64, error) {
-	ps, err := s.purchases.ListPurchases(ctx, user)
-	var total int64
-	for _, p := range ps {
-		total += p.Storage
-	}
-	return total, err
+	b, err := s.paidPurchases(ctx, user)
+	return b.Storage, err
 }
 
 // exportedNote is a note as GET /me/export answers it: the note, and a
@@ -72,14 +77,12 @@ func (s *Server) handleMeExport(w http.ResponseWriter, r *http.Request) {
 	user := userIDFrom(r.Context())
 	out := exportJSON{IdentityID: user, Purchases: []purchaseJSON{}}
 	if cursor == "" {
-		ps, err := s.purchases.ListPurchases(r.Context(), user)
+		b, err := s.paidPurchases(r.Context(), user)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		for _, p := range ps {
-			out.Purchases = append(out.Purchases, purchaseJSON{ID: p.ID, Storage: p.Storage, Amount: p.Amount, CreatedAt: p.CreatedAt})
-		}
+		out.Purchases = b.Purchases
 	}
 	envelope, err := json.Marshal(out)
 	if err != nil {

@@ -275,7 +275,7 @@ func TestMeDelete(t *testing.T) {
 // TestMeDeleteKeepsPayments: erasing an account keeps what it paid for.
 func TestMeDeleteKeepsPayments(t *testing.T) {
 	st := storetest.Bolt(t)
-	if _, err := st.AddPurchase(context.Background(), store.Purchase{UserID: apitest.Alice, ID: "pi_1", Storage: 10, Amount: 4000, CreatedAt: 1}); err != nil {
+	if _, _, err := st.ApplyPurchase(context.Background(), store.PurchaseChange{UserID: apitest.Alice, ID: "pi_1", Paid: true, Storage: 10, Amount: 4000, CreatedAt: 1}); err != nil {
 		t.Fatal(err)
 	}
 	d := doorsOn(t, func(testing.TB) storetest.Store { return st }, defaults())["v1"]
@@ -296,7 +296,7 @@ func TestMeDeleteStoreFailure(t *testing.T) {
 	fail.Store(true)
 	s := defaults()
 	s.wrap = func(st storetest.Store) storetest.Store {
-		return storetest.Faulty{Store: st, DeleteFn: func(ctx context.Context, user, id string) (store.Note, error) {
+		return storetest.Faulty{Inner: st, DeleteFn: func(ctx context.Context, user, id string) (store.Note, error) {
 			if fail.Load() {
 				return store.Note{}, fmt.Errorf("throttled: %w", store.ErrUnavailable)
 			}

@@ -104,6 +104,10 @@ func (s *Server) handleNoteCreate(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	if err := s.checkAllowance(r.Context(), userIDFrom(r.Context())); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	id, err := newUUIDv7()
 	if err != nil {
 		s.writeError(w, r, fmt.Errorf("new note id: %w", err))
@@ -127,6 +131,29 @@ func (s *Server) handleNoteCreate(w http.ResponseWriter, r *http.Request) {
 	s.count(r.Context(), metricNotesCreated)
 	w.Header().Set("Location", "/notes/"+n.NoteID)
 	s.writeJSON(w, r, http.StatusCreated, toJSON(n))
+}
+
+// checkAllowance refuses a new note with 402 when the user already keeps
+// all their allowance: FREE_NOTES and the storage paid for that counts.
+// Nothing is ever deleted when storage is taken back; the user keeps
+// every note, and may add one once under the allowance again.
+func (s *Server) checkAllowance(ctx context.Context, user string) error {
+	if s.freeNotes == nil {
+		return nil
+	}
+	notes, _, err := s.notes.Count(ctx, user)
+	if err != nil {
+		return err
+	}
+	paid, err := s.storagePaid(ctx, user)
+	if err != nil {
+		return err
+	}
+	if allowance := *s.freeNotes + paid; int64(notes) >= allowance {
+		return errorf(http.StatusPaymentRequired, "you may keep %d notes (%d free and %d paid for) and you keep %d: "+
+			"buy more storage with POST /billing, or delete a note", allowance, *s.freeNotes, paid, notes)
+	}
+	return nil
 }
 
 // handleNoteList handles GET /notes.

@@ -47,8 +47,12 @@ func statusOf(err error) (int, string) {
 			return http.StatusPaymentRequired, be.Message
 		case billing.Invalid:
 			return http.StatusBadRequest, be.Message
-		case billing.Unavailable:
+		case billing.Unavailable, billing.RateLimited:
 			return http.StatusServiceUnavailable, be.Message
+		case billing.KeyInUse:
+			return http.StatusConflict, be.Message
+		case billing.KeyReused:
+			return http.StatusUnprocessableEntity, be.Message
 		default:
 			return http.StatusBadGateway, be.Message
 		}
@@ -105,7 +109,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			msg = fmt.Sprintf("internal error (request id %s)", id)
 		}
 	}
-	if msg == storeBusy || msg == filesBusy {
+	var be *billing.Error
+	if msg == storeBusy || msg == filesBusy || (errors.As(err, &be) && (be.Kind == billing.RateLimited || be.Kind == billing.KeyInUse)) {
 		w.Header().Set("Retry-After", retryAfterSeconds)
 	}
 	body, _ := json.Marshal(map[string]string{"error": msg})

@@ -72,6 +72,9 @@ type Config struct {
 	// EraseBudget is how long one DELETE /me works before it answers
 	// 202 (10 s when zero).
 	EraseBudget time.Duration
+	// FreeNotes is how many notes a user keeps without paying (FREE_NOTES);
+	// nil: no limit.
+	FreeNotes *int64
 	// MaxAnswerBytes is the largest answer Lambda returns
 	// (gateway.MaxResponseBytes): lists stop short of it, through every
 	// front door alike.
@@ -91,6 +94,7 @@ type Server struct {
 	// answer.
 	maxListAnswer int
 	eraseBudget   time.Duration
+	freeNotes     *int64
 	// served is set once the process has answered a request: the first
 	// is a cold start.
 	served atomic.Bool
@@ -119,6 +123,7 @@ func New(cfg Config) (http.Handler, error) {
 		devIdentity:   cfg.DevIdentity,
 		maxListAnswer: cfg.MaxAnswerBytes - answerHeadroom,
 		eraseBudget:   cmp.Or(cfg.EraseBudget, defaultEraseBudget),
+		freeNotes:     cfg.FreeNotes,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

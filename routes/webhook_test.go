@@ -156,7 +156,7 @@ func TestWebhookRecordsPayments(t *testing.T) {
 			t.Fatalf("Bob has storage %d and purchases %v, want 101 and pi_bob_101", total, ids)
 		}
 		got, err := st.ListPurchases(context.Background(), apitest.Alice)
-		if err != nil || len(got) != 1 || got[0] != (store.Purchase{UserID: apitest.Alice, ID: "pi_alice_21", Storage: 21, Amount: 4200, CreatedAt: 1764547200000}) {
+		if err != nil || len(got) != 1 || got[0] != (store.Purchase{UserID: apitest.Alice, ID: "pi_alice_21", Paid: true, Storage: 21, Amount: 4200, CreatedAt: 1764547200000}) {
 			t.Fatalf("stored = %+v, %v", got, err)
 		}
 		// Purchases are never notes.
@@ -174,7 +174,8 @@ func TestWebhookRefusals(t *testing.T) {
 	ev := succeeded("pi_refused", apitest.Alice, 21, 4200)
 	now := time.Now()
 	other := strings.Replace(ev, `"amount":4200`, `"amount":1`, 1)
-	refund := strings.Replace(ev, "payment_intent.succeeded", "charge.refunded", 1)
+	unknown := strings.Replace(ev, "payment_intent.succeeded", "customer.created", 1)
+	live := strings.Replace(ev, `"livemode":false`, `"livemode":true`, 1)
 	foreign := succeeded("pi_foreign", "", 0, 4200)
 	cheap := succeeded("pi_cheap", apitest.Alice, 21, 100)
 	for _, tc := range []struct {
@@ -189,7 +190,9 @@ func TestWebhookRefusals(t *testing.T) {
 		{"wrong secret", ev, sign(ev, "whsec_someone_else", now), 400},
 		{"stale timestamp", ev, sign(ev, testWebhookSecret, now.Add(-5*time.Minute-10*time.Second)), 400},
 		{"another timestamp", ev, fmt.Sprintf("t=%d,v1=%s", now.Unix()+1, v1(ev, testWebhookSecret, now)), 400},
-		{"unknown type", refund, sign(refund, testWebhookSecret, now), 200},
+		{"dated in the future", ev, sign(ev, testWebhookSecret, now.Add(5*time.Minute+10*time.Second)), 400},
+		{"unknown type", unknown, sign(unknown, testWebhookSecret, now), 200},
+		{"a live event on a test key", live, sign(live, testWebhookSecret, now), 200},
 		{"an intent this API did not make", foreign, sign(foreign, testWebhookSecret, now), 200},
 		{"an amount that is not the price", cheap, sign(cheap, testWebhookSecret, now), 200},
 	} {
@@ -278,11 +281,11 @@ func TestWebhookStoreFailure(t *testing.T) {
 		fail.Store(true)
 		s := withStripe("sk_test_123", "http://127.0.0.1:1")
 		s.wrap = func(st storetest.Store) storetest.Store {
-			return storetest.Faulty{Store: st, AddPurchaseFn: func(ctx context.Context, p store.Purchase) (bool, error) {
+			return storetest.Faulty{Inner: st, ApplyPurchaseFn: func(ctx context.Context, c store.PurchaseChange) (store.Purchase, bool, error) {
 				if fail.Load() {
-					return false, fault.err
+					return store.Purchase{}, false, fault.err
 				}
-				return st.AddPurchase(ctx, p)
+				return st.ApplyPurchase(ctx, c)
 			}}
 		}
 		d := webhookDoors(t, st, s)["v1"]
@@ -296,5 +299,161 @@ func TestWebhookStoreFailure(t *testing.T) {
 		if total, _ := purchasesOf(t, d, apitest.Alice); total != 10 {
 			t.Fatalf("storage paid = %d, want 10", total)
 		}
+	}
+}
+
+// refunded is a charge.refunded event of intentID's charge (a legacy
+// charge's when intentID is ""), amount refunded in all.
+func refunded(intentID, chargeID string, refundedAmount int64, metadata map[string]string) string {
+	var pi any = intentID
+	if intentID == "" {
+		pi = nil
+	}
+	if metadata == nil {
+		metadata = map[string]string{}
+	}
+	b, _ := json.Marshal(map[string]any{"id": fmt.Sprintf("evt_test_%d", eventSeq.Add(1)), "object": "event", "livemode": false,
+		"type": "charge.refunded", "data": map[string]any{"object": map[string]any{"id": chargeID, "object": "charge",
+			"amount_refunded": refundedAmount, "payment_intent": pi, "metadata": metadata, "refunded": true}}})
+	return string(b)
+}
+
+// disputed is a charge.dispute.created event, or, with status won or lost,
+// a charge.dispute.closed one, of intentID's charge.
+func disputed(intentID, status string) string {
+	typ := "charge.dispute.created"
+	if status == "won" || status == "lost" {
+		typ = "charge.dispute.closed"
+	}
+	b, _ := json.Marshal(map[string]any{"id": fmt.Sprintf("evt_test_%d", eventSeq.Add(1)), "object": "event", "livemode": false,
+		"type": typ, "data": map[string]any{"object": map[string]any{"id": "dp_" + intentID, "object": "dispute",
+			"charge": "ch_" + intentID, "payment_intent": intentID, "status": status}}})
+	return string(b)
+}
+
+// billingOf is GET /billing's answer: the total, and each purchase's id,
+// state and counted storage.
+func billingOf(t *testing.T, d apitest.Door, user string) (int64, map[string]string) {
+	t.Helper()
+	resp := d.Do(t, apitest.Request{Method: "GET", Path: "/billing", User: user})
+	var got struct {
+		Storage   int64
+		Purchases []struct {
+			ID, State string
+			Counted   int64
+		}
+	}
+	resp.JSON(t, &got)
+	out := map[string]string{}
+	for _, p := range got.Purchases {
+		out[p.ID] = fmt.Sprintf("%s %d", p.State, p.Counted)
+	}
+	return got.Storage, out
+}
+
+// TestWebhookPurchaseLife: a purchase's whole life through the webhook,
+// through every door on both stores: paid, refunded in part (storage
+// taken back in proportion, rounded down), disputed (suspended), dispute
+// won (restored), refunded in full; another purchase's dispute lost; a
+// legacy charge's refund by its own metadata. Each event twice: once.
+func TestWebhookPurchaseLife(t *testing.T) {
+	eachWebhookDoor(t, withStripe("sk_test_123", "http://127.0.0.1:1"), func(t *testing.T, d apitest.Door, st storetest.Store) {
+		deliver := func(ev string) {
+			t.Helper()
+			for range 2 {
+				if resp := webhook(d, t, ev, sign(ev, testWebhookSecret, time.Now())); resp.Status != http.StatusOK {
+					t.Fatalf("webhook = %d %s", resp.Status, resp.Body)
+				}
+			}
+		}
+		for _, step := range []struct {
+			ev    string
+			total int64
+			state map[string]string
+		}{
+			{succeeded("pi_life", apitest.Alice, 21, 4200), 21, map[string]string{"pi_life": "paid 21"}},
+			{refunded("pi_life", "ch_life", 1050, nil), 16, map[string]string{"pi_life": "partially_refunded 16"}},
+			{disputed("pi_life", "needs_response"), 0, map[string]string{"pi_life": "disputed 0"}},
+			{disputed("pi_life", "won"), 16, map[string]string{"pi_life": "dispute_won 16"}},
+			{succeeded("pi_lost", apitest.Alice, 10, 4000), 26, map[string]string{"pi_life": "dispute_won 16", "pi_lost": "paid 10"}},
+			{disputed("pi_lost", "needs_response"), 16, map[string]string{"pi_life": "dispute_won 16", "pi_lost": "disputed 0"}},
+			{disputed("pi_lost", "lost"), 16, map[string]string{"pi_life": "dispute_won 16", "pi_lost": "dispute_lost 0"}},
+			{refunded("pi_life", "ch_life", 4200, nil), 0, map[string]string{"pi_life": "refunded 0", "pi_lost": "dispute_lost 0"}},
+		} {
+			deliver(step.ev)
+			total, state := billingOf(t, d, apitest.Alice)
+			if total != step.total || fmt.Sprint(state) != fmt.Sprint(step.state) {
+				t.Fatalf("after %.60s: storage %d, purchases %v; want %d, %v", step.ev[strings.Index(step.ev, `"type"`):], total, state, step.total, step.state)
+			}
+		}
+		// A legacy charge, recorded as POST /billing records it: its
+		// refund names its owner in its own metadata.
+		if _, _, err := st.ApplyPurchase(context.Background(), store.PurchaseChange{UserID: apitest.Bob, ID: "ch_legacy", Paid: true, Storage: 10, Amount: 4000, CreatedAt: 1}); err != nil {
+			t.Fatal(err)
+		}
+		deliver(refunded("", "ch_legacy", 2000, map[string]string{"identityId": apitest.Bob, "storage": "10"}))
+		if total, state := billingOf(t, d, apitest.Bob); total != 5 || state["ch_legacy"] != "partially_refunded 5" {
+			t.Fatalf("Bob after his charge's refund: %d %v", total, state)
+		}
+	})
+}
+
+// TestWebhookAnyOrder: Stripe does not promise the order of its events. A
+// refund, or a whole dispute, seen before its payment comes to the same
+// purchase: the payment then credits only what the refund left.
+func TestWebhookAnyOrder(t *testing.T) {
+	eachWebhookDoor(t, withStripe("sk_test_123", "http://127.0.0.1:1"), func(t *testing.T, d apitest.Door, st storetest.Store) {
+		// POST /billing makes the intent known first, as it does.
+		for _, id := range []string{"pi_early_refund", "pi_early_dispute"} {
+			if _, _, err := st.ApplyPurchase(context.Background(), store.PurchaseChange{UserID: apitest.Alice, ID: id}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, ev := range []string{refunded("pi_early_refund", "ch_1", 4200, nil), disputed("pi_early_dispute", "needs_response"),
+			disputed("pi_early_dispute", "lost"), succeeded("pi_early_refund", apitest.Alice, 21, 4200), succeeded("pi_early_dispute", apitest.Alice, 10, 4000)} {
+			if resp := webhook(d, t, ev, sign(ev, testWebhookSecret, time.Now())); resp.Status != http.StatusOK {
+				t.Fatalf("webhook = %d %s", resp.Status, resp.Body)
+			}
+		}
+		if total, state := billingOf(t, d, apitest.Alice); total != 0 || state["pi_early_refund"] != "refunded 0" || state["pi_early_dispute"] != "dispute_lost 0" {
+			t.Fatalf("storage %d, purchases %v; want nothing credited", total, state)
+		}
+		// A refund of a purchase this API never made known is answered
+		// and recorded nowhere.
+		ev := refunded("pi_stranger", "ch_s", 100, nil)
+		resp := webhook(d, t, ev, sign(ev, testWebhookSecret, time.Now()))
+		var got struct{ Recorded bool }
+		resp.JSON(t, &got)
+		if resp.Status != http.StatusOK || got.Recorded {
+			t.Fatalf("a stranger's refund = %d %s", resp.Status, resp.Body)
+		}
+	})
+}
+
+// TestWebhookMismatchAlarms: a payment of this API for another amount than
+// its storage costs credits nothing, and says so at ERROR with the event's
+// id and in the PaymentMismatches metric, which an alarm watches.
+func TestWebhookMismatchAlarms(t *testing.T) {
+	s := withStripe("sk_test_123", "http://127.0.0.1:1")
+	var logs testenv.Buffer
+	s.log = slog.New(slog.NewJSONHandler(&logs, nil))
+	st := storetest.Bolt(t)
+	d := webhookDoors(t, st, s)["local"]
+	ev := succeeded("pi_cheap", apitest.Alice, 21, 100)
+	if resp := webhook(d, t, ev, sign(ev, testWebhookSecret, time.Now())); resp.Status != http.StatusOK {
+		t.Fatalf("webhook = %d %s", resp.Status, resp.Body)
+	}
+	var id struct{ ID string }
+	json.Unmarshal([]byte(ev), &id)
+	var errorLine, metricLine bool
+	for _, l := range strings.Split(logs.String(), "\n") {
+		errorLine = errorLine || (strings.Contains(l, `"level":"ERROR"`) && strings.Contains(l, `"eventId":"`+id.ID+`"`))
+		metricLine = metricLine || (strings.Contains(l, `"PaymentMismatches":1`) && strings.Contains(l, `"_aws"`))
+	}
+	if !errorLine || !metricLine {
+		t.Fatalf("no ERROR line with the event id (%v) or no PaymentMismatches metric (%v):\n%s", errorLine, metricLine, logs.String())
+	}
+	if total, _ := billingOf(t, d, apitest.Alice); total != 0 {
+		t.Fatalf("a mismatched payment credited %d", total)
 	}
 }

@@ -20,6 +20,9 @@ import (
 var (
 	rootBucket      = []byte("notes")
 	purchasesBucket = []byte("purchases")
+	// ownersBucket maps a purchase id to its user: Stripe's refunds and
+	// disputes name the purchase, not whose it is.
+	ownersBucket = []byte("purchase-owners")
 )
 
 // boltRecord is a note as the bbolt file holds it: JSON, with the field
@@ -132,7 +135,10 @@ func newBolt(db *bolt.DB) (*Bolt, error) {
 		if _, err := tx.CreateBucketIfNotExists(rootBucket); err != nil {
 			return err
 		}
-		_, err = tx.CreateBucketIfNotExists(purchasesBucket)
+		if _, err := tx.CreateBucketIfNotExists(purchasesBucket); err != nil {
+			return err
+		}
+		_, err = tx.CreateBucketIfNotExists(ownersBucket)
 		return err
 	})
 	if err != nil {
@@ -314,44 +320,98 @@ func userBucketGet(tx *bolt.Tx, userID, noteID string) []byte {
 	return ub.Get([]byte(noteID))
 }
 
-// boltPurchase is a purchase as the bbolt file holds it.
+// boltPurchase is a purchase as the bbolt file holds it. A purchase
+// written before purchases had a life has no "paid": it was paid.
 type boltPurchase struct {
 	UserID    string `json:"userId"`
 	ID        string `json:"id"`
+	Paid      *bool  `json:"paid,omitempty"`
 	Storage   int64  `json:"storage"`
 	Amount    int64  `json:"amount"`
 	CreatedAt int64  `json:"createdAt"`
+	Refunded  int64  `json:"refunded,omitempty"`
+	Dispute   string `json:"dispute,omitempty"`
 }
 
-// AddPurchase implements routes.PurchaseStore: it records p unless a
-// purchase with its id is there already (added is then false, and the
-// one there is kept as it is).
-func (b *Bolt) AddPurchase(ctx context.Context, p Purchase) (added bool, err error) {
+func toBoltPurchase(p Purchase) boltPurchase {
+	return boltPurchase{UserID: p.UserID, ID: p.ID, Paid: &p.Paid, Storage: p.Storage, Amount: p.Amount,
+		CreatedAt: p.CreatedAt, Refunded: p.Refunded, Dispute: p.Dispute}
+}
+
+func (r boltPurchase) purchase() Purchase {
+	return Purchase{UserID: r.UserID, ID: r.ID, Paid: r.Paid == nil || *r.Paid, Storage: r.Storage, Amount: r.Amount,
+		CreatedAt: r.CreatedAt, Refunded: r.Refunded, Dispute: r.Dispute}
+}
+
+// ApplyPurchase implements routes.PurchaseStore: it reads the purchase,
+// applies c and writes it back in one transaction, and keeps its owner.
+func (b *Bolt) ApplyPurchase(ctx context.Context, c PurchaseChange) (Purchase, bool, error) {
 	if err := ctx.Err(); err != nil {
-		return false, err
+		return Purchase{}, false, err
 	}
-	if p.UserID == "" || p.ID == "" {
-		return false, errors.New("bolt add purchase: empty user or purchase id")
+	if c.UserID == "" || c.ID == "" || len(c.ID) > bolt.MaxKeySize || len(c.UserID) > bolt.MaxKeySize {
+		return Purchase{}, false, errors.New("bolt apply purchase: empty or oversized user or purchase id")
 	}
-	v, err := json.Marshal(boltPurchase(p))
-	if err != nil {
-		return false, fmt.Errorf("bolt encode purchase %s: %w", p.ID, err)
-	}
-	err = b.db.Update(func(tx *bolt.Tx) error {
-		ub, err := tx.Bucket(purchasesBucket).CreateBucketIfNotExists([]byte(p.UserID))
+	var (
+		out     Purchase
+		changed bool
+	)
+	err := b.db.Update(func(tx *bolt.Tx) error {
+		ub, err := tx.Bucket(purchasesBucket).CreateBucketIfNotExists([]byte(c.UserID))
 		if err != nil {
 			return err
 		}
-		if ub.Get([]byte(p.ID)) != nil {
+		p := Purchase{UserID: c.UserID, ID: c.ID}
+		v := ub.Get([]byte(c.ID))
+		if v != nil {
+			var r boltPurchase
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("decode purchase %s: %w", c.ID, err)
+			}
+			p = r.purchase()
+		}
+		out, changed = p.Apply(c)
+		changed = changed || v == nil
+		if !changed {
 			return nil
 		}
-		added = true
-		return ub.Put([]byte(p.ID), v)
+		enc, err := json.Marshal(toBoltPurchase(out))
+		if err != nil {
+			return err
+		}
+		if err := ub.Put([]byte(c.ID), enc); err != nil {
+			return err
+		}
+		return tx.Bucket(ownersBucket).Put([]byte(c.ID), []byte(c.UserID))
 	})
 	if err != nil {
-		return false, fmt.Errorf("bolt add purchase %s: %w", p.ID, err)
+		return Purchase{}, false, fmt.Errorf("bolt apply purchase %s: %w", c.ID, err)
 	}
-	return added, nil
+	return out, changed, nil
+}
+
+// PurchaseOwner implements routes.PurchaseStore: whose purchase id is, as
+// its first change said; ErrNotFound when no change named it.
+func (b *Bolt) PurchaseOwner(ctx context.Context, id string) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	var owner string
+	err := b.db.View(func(tx *bolt.Tx) error {
+		if id == "" || len(id) > bolt.MaxKeySize {
+			return ErrNotFound
+		}
+		v := tx.Bucket(ownersBucket).Get([]byte(id))
+		if v == nil {
+			return ErrNotFound
+		}
+		owner = string(v)
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("bolt purchase owner %s: %w", id, err)
+	}
+	return owner, nil
 }
 
 // ListPurchases implements routes.PurchaseStore: every purchase of the
@@ -371,7 +431,7 @@ func (b *Bolt) ListPurchases(ctx context.Context, userID string) ([]Purchase, er
 			if err := json.Unmarshal(v, &r); err != nil {
 				return fmt.Errorf("decode purchase %s: %w", k, err)
 			}
-			out = append(out, Purchase(r))
+			out = append(out, r.purchase())
 			return nil
 		})
 	})

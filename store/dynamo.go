@@ -290,37 +290,48 @@ func translate(err error, onCondition error) error {
 }
 
 // A purchase as the purchases table holds it: userId and purchaseId (the
-// key), storage, amount and createdAt (numbers).
-func encodePurchase(p Purchase) map[string]types.AttributeValue {
+// key), paid (a boolean), storage, amount, createdAt and refunded
+// (numbers), dispute (a string, when there is one), and version, which
+// each write bumps. An item written before purchases had a life has no
+// paid and no version: it was paid.
+func encodePurchase(p Purchase, version int64) map[string]types.AttributeValue {
 	n := func(v int64) types.AttributeValue {
 		return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
 	}
-	return map[string]types.AttributeValue{
+	av := map[string]types.AttributeValue{
 		"userId":     &types.AttributeValueMemberS{Value: p.UserID},
 		"purchaseId": &types.AttributeValueMemberS{Value: p.ID},
+		"paid":       &types.AttributeValueMemberBOOL{Value: p.Paid},
 		"storage":    n(p.Storage),
 		"amount":     n(p.Amount),
 		"createdAt":  n(p.CreatedAt),
+		"refunded":   n(p.Refunded),
+		"version":    n(version),
 	}
+	if p.Dispute != "" {
+		av["dispute"] = &types.AttributeValueMemberS{Value: p.Dispute}
+	}
+	return av
 }
 
-func decodePurchase(av map[string]types.AttributeValue) (Purchase, error) {
-	var (
-		p    Purchase
-		errs []error
-	)
-	str := func(name string) string {
+func decodePurchase(av map[string]types.AttributeValue) (p Purchase, version int64, err error) {
+	var errs []error
+	str := func(name string, optional bool) string {
 		v, ok := av[name].(*types.AttributeValueMemberS)
 		if !ok {
-			errs = append(errs, fmt.Errorf("attribute %s is %T, want a string", name, av[name]))
+			if _, there := av[name]; there || !optional {
+				errs = append(errs, fmt.Errorf("attribute %s is %T, want a string", name, av[name]))
+			}
 			return ""
 		}
 		return v.Value
 	}
-	num := func(name string) int64 {
+	num := func(name string, optional bool) int64 {
 		v, ok := av[name].(*types.AttributeValueMemberN)
 		if !ok {
-			errs = append(errs, fmt.Errorf("attribute %s is %T, want a number", name, av[name]))
+			if _, there := av[name]; there || !optional {
+				errs = append(errs, fmt.Errorf("attribute %s is %T, want a number", name, av[name]))
+			}
 			return 0
 		}
 		i, err := strconv.ParseInt(v.Value, 10, 64)
@@ -329,29 +340,99 @@ func decodePurchase(av map[string]types.AttributeValue) (Purchase, error) {
 		}
 		return i
 	}
-	p.UserID, p.ID = str("userId"), str("purchaseId")
-	p.Storage, p.Amount, p.CreatedAt = num("storage"), num("amount"), num("createdAt")
-	return p, errors.Join(errs...)
+	p.UserID, p.ID = str("userId", false), str("purchaseId", false)
+	p.Storage, p.Amount, p.CreatedAt = num("storage", false), num("amount", false), num("createdAt", false)
+	p.Refunded, p.Dispute, version = num("refunded", true), str("dispute", true), num("version", true)
+	p.Paid = true
+	if v, ok := av["paid"].(*types.AttributeValueMemberBOOL); ok {
+		p.Paid = v.Value
+	}
+	return p, version, errors.Join(errs...)
 }
 
-// AddPurchase implements routes.PurchaseStore, with one conditional
-// PutItem keyed by the purchase's id: the same purchase recorded twice
-// (a webhook delivered twice, say) is stored once, whoever records it.
-func (d *Dynamo) AddPurchase(ctx context.Context, p Purchase) (bool, error) {
+// ownerKey is the key of the item that says whose purchase id is: in
+// the purchases table, in a partition of its own that no identity has.
+func ownerKey(id string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		"userId":     &types.AttributeValueMemberS{Value: "#owner#" + id},
+		"purchaseId": &types.AttributeValueMemberS{Value: id},
+	}
+}
+
+// applyAttempts is how many times ApplyPurchase reads and writes again
+// when another write came between its read and its write.
+const applyAttempts = 5
+
+// ApplyPurchase implements routes.PurchaseStore: a consistent GetItem,
+// then a PutItem conditional on the version it read, again when another
+// writer came between; and, for a purchase it makes, the item of its
+// owner.
+func (d *Dynamo) ApplyPurchase(ctx context.Context, c PurchaseChange) (Purchase, bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, dynamoTimeout)
 	defer cancel()
-	_, err := d.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:           &d.purchases,
-		Item:                encodePurchase(p),
-		ConditionExpression: aws.String("attribute_not_exists(purchaseId)"),
-	})
-	if err == nil {
-		return true, nil
+	key := map[string]types.AttributeValue{
+		"userId":     &types.AttributeValueMemberS{Value: c.UserID},
+		"purchaseId": &types.AttributeValueMemberS{Value: c.ID},
 	}
-	if err = translate(err, ErrConflict); errors.Is(err, ErrConflict) {
-		return false, nil
+	for range applyAttempts {
+		got, err := d.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.purchases, Key: key, ConsistentRead: aws.Bool(true)})
+		if err != nil {
+			return Purchase{}, false, fmt.Errorf("dynamo read purchase %s: %w", c.ID, translate(err, nil))
+		}
+		p, version := Purchase{UserID: c.UserID, ID: c.ID}, int64(0)
+		if got.Item != nil {
+			if p, version, err = decodePurchase(got.Item); err != nil {
+				return Purchase{}, false, fmt.Errorf("dynamo decode purchase %s: %w", c.ID, err)
+			}
+		}
+		out, changed := p.Apply(c)
+		if !changed && got.Item != nil {
+			return out, false, nil
+		}
+		if got.Item == nil {
+			// The owner first: a refund that comes next finds it.
+			item := ownerKey(c.ID)
+			item["owner"] = &types.AttributeValueMemberS{Value: c.UserID}
+			if _, err := d.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: &d.purchases, Item: item}); err != nil {
+				return Purchase{}, false, fmt.Errorf("dynamo record purchase owner %s: %w", c.ID, translate(err, nil))
+			}
+		}
+		put := &dynamodb.PutItemInput{TableName: &d.purchases, Item: encodePurchase(out, version+1),
+			ConditionExpression: aws.String("attribute_not_exists(purchaseId)")}
+		switch {
+		case got.Item != nil && version == 0: // written before versions
+			put.ConditionExpression = aws.String("attribute_exists(purchaseId) AND attribute_not_exists(#v)")
+			put.ExpressionAttributeNames = map[string]string{"#v": "version"}
+		case got.Item != nil:
+			put.ConditionExpression = aws.String("#v = :v")
+			put.ExpressionAttributeNames = map[string]string{"#v": "version"}
+			put.ExpressionAttributeValues = map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: strconv.FormatInt(version, 10)}}
+		}
+		_, err = d.client.PutItem(ctx, put)
+		if err == nil {
+			return out, true, nil
+		}
+		if err = translate(err, ErrConflict); !errors.Is(err, ErrConflict) {
+			return Purchase{}, false, fmt.Errorf("dynamo write purchase %s: %w", c.ID, err)
+		}
 	}
-	return false, fmt.Errorf("dynamo add purchase %s: %w", p.ID, err)
+	return Purchase{}, false, fmt.Errorf("dynamo write purchase %s: %d writers in a row came first: %w", c.ID, applyAttempts, ErrUnavailable)
+}
+
+// PurchaseOwner implements routes.PurchaseStore: one consistent GetItem
+// of the owner's item.
+func (d *Dynamo) PurchaseOwner(ctx context.Context, id string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, dynamoTimeout)
+	defer cancel()
+	got, err := d.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.purchases, Key: ownerKey(id), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return "", fmt.Errorf("dynamo purchase owner %s: %w", id, translate(err, nil))
+	}
+	v, ok := got.Item["owner"].(*types.AttributeValueMemberS)
+	if !ok || v.Value == "" {
+		return "", fmt.Errorf("dynamo purchase owner %s: %w", id, ErrNotFound)
+	}
+	return v.Value, nil
 }
 
 // ListPurchases implements routes.PurchaseStore: every purchase of the
@@ -375,7 +456,7 @@ func (d *Dynamo) ListPurchases(ctx context.Context, userID string) ([]Purchase, 
 			return nil, fmt.Errorf("dynamo list purchases: %w", translate(err, nil))
 		}
 		for _, av := range page.Items {
-			p, err := decodePurchase(av)
+			p, _, err := decodePurchase(av)
 			if err != nil {
 				return nil, fmt.Errorf("dynamo decode purchase: %w", err)
 			}

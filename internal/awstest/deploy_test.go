@@ -78,7 +78,7 @@ func TestWorkflowTests(t *testing.T) {
 		}
 	}
 	// The pip pins are the versions the team's machines test with.
-	pins := regexp.MustCompile(`'([a-z-]+)(?:\[[a-z]+\])?==([0-9.]+)'`).FindAllStringSubmatch(runs(t, wf, "test"), -1)
+	pins := regexp.MustCompile(`'([a-z-]+)(?:\[[a-z,]+\])?==([0-9.]+)'`).FindAllStringSubmatch(runs(t, wf, "test"), -1)
 	if len(pins) != 2 {
 		t.Fatalf("the test job pins %d Python tools, want cfn-lint and moto", len(pins))
 	}

@@ -197,6 +197,9 @@ func NewDeployed(t testing.TB, inv apitest.Invoker, allowedOrigins, identity str
 	evs := d.Must(t, "Resources", "NotesFunction", "Properties", "Events")
 	for i := 1; i < len(evs.Content); i += 2 {
 		e := evs.Content[i]
+		if At(e, "Type").Value != "Api" {
+			continue // the schedule: no route of API Gateway's
+		}
 		ev := apiEvent{At(e, "Properties", "Path").Value, strings.ToUpper(At(e, "Properties", "Method").Value)}
 		api.events = append(api.events, ev)
 		if a := At(e, "Properties", "Auth", "Authorizer"); a != nil && a.Value == "NONE" {

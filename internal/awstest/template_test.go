@@ -111,7 +111,7 @@ func TestTemplateFunction(t *testing.T) {
 			t.Fatalf("statement %s", At(s, "Sid").Value)
 		}
 	}
-	want := "dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem dynamodb:DeleteItem dynamodb:Query dynamodb:PutItem dynamodb:Query " +
+	want := "dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem dynamodb:DeleteItem dynamodb:Query dynamodb:GetItem dynamodb:PutItem dynamodb:Query " +
 		"s3:GetObject s3:PutObject s3:PutObjectTagging s3:DeleteObject s3:DeleteObjectTagging s3:ListBucket"
 	if strings.Join(actions, " ") != want {
 		t.Fatalf("actions = %v, want %s", actions, want)
@@ -134,13 +134,31 @@ func TestTemplateFunction(t *testing.T) {
 
 	// Events: everything signed through ANY /{proxy+}; OPTIONS unsigned;
 	// GET / and GET /openapi.json unsigned; Stripe's POST /billing/webhook
-	// unsigned (Stripe signs it), the one unsigned route that writes; and
-	// nothing else.
+	// unsigned (Stripe signs it), the one unsigned route that writes; the
+	// reconcile's schedule, on only with a Stripe key; and nothing else.
 	events := d.Must(t, append(f, "Properties", "Events")...)
 	var any, options bool
 	var unsigned []string
 	for i := 1; i < len(events.Content); i += 2 {
 		e := events.Content[i]
+		if name := events.Content[i-1].Value; At(e, "Type").Value == "Schedule" && name == "Reconcile" {
+			state := At(e, "Properties", "State")
+			if At(e, "Properties", "Schedule").Value != "ReconcileSchedule" || state.Tag != "!If" || At(state, "0").Value != "ReconcileOn" ||
+				At(state, "1").Value != "ENABLED" || At(state, "2").Value != "DISABLED" {
+				t.Fatal("the Reconcile schedule is not ReconcileSchedule, ENABLED only when ReconcileOn")
+			}
+			arn := "arn:aws:secretsmanager:us-east-1:123456789012:secret:stripe-AbCdEf"
+			for _, tc := range []struct {
+				params map[string]string
+				on     bool
+			}{{map[string]string{}, false}, {map[string]string{"StripeSecretArn": arn}, true},
+				{map[string]string{"StripeSecretArn": arn, "Reconcile": "false"}, false}} {
+				if got := d.Holds(t, "ReconcileOn", tc.params); got != tc.on {
+					t.Fatalf("ReconcileOn with %v = %v, want %v: with no Stripe key it would fail every run", tc.params, got, tc.on)
+				}
+			}
+			continue
+		}
 		if At(e, "Type").Value != "Api" {
 			t.Fatalf("event %s is not an Api event", events.Content[i-1].Value)
 		}

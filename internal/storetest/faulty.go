@@ -16,25 +16,30 @@ type Store interface {
 
 // Faulty is a Store for fault injection: each method calls its function
 // field when that is set (to fail, hang or panic as a backend can), and
-// the wrapped Store otherwise.
+// Inner's method otherwise. It embeds nothing: every method of Store is
+// written out, so a method added to the interface fails to compile here
+// until it has a field of its own.
 type Faulty struct {
-	Store
+	Inner           Store
 	CreateFn        func(ctx context.Context, n store.Note) (store.Note, error)
 	GetFn           func(ctx context.Context, userID, noteID string) (store.Note, error)
 	ListFn          func(ctx context.Context, userID string, limit int, cursor string) (store.Page, error)
 	UpdateFn        func(ctx context.Context, n store.Note) (store.Note, *string, error)
 	DeleteFn        func(ctx context.Context, userID, noteID string) (store.Note, error)
 	CountFn         func(ctx context.Context, userID string) (int, int, error)
-	AddPurchaseFn   func(ctx context.Context, p store.Purchase) (bool, error)
+	ApplyPurchaseFn func(ctx context.Context, c store.PurchaseChange) (store.Purchase, bool, error)
+	PurchaseOwnerFn func(ctx context.Context, id string) (string, error)
 	ListPurchasesFn func(ctx context.Context, userID string) ([]store.Purchase, error)
 }
+
+var _ Store = Faulty{}
 
 // Create implements routes.NoteStore.
 func (f Faulty) Create(ctx context.Context, n store.Note) (store.Note, error) {
 	if f.CreateFn != nil {
 		return f.CreateFn(ctx, n)
 	}
-	return f.Store.Create(ctx, n)
+	return f.Inner.Create(ctx, n)
 }
 
 // Get implements routes.NoteStore.
@@ -42,7 +47,7 @@ func (f Faulty) Get(ctx context.Context, userID, noteID string) (store.Note, err
 	if f.GetFn != nil {
 		return f.GetFn(ctx, userID, noteID)
 	}
-	return f.Store.Get(ctx, userID, noteID)
+	return f.Inner.Get(ctx, userID, noteID)
 }
 
 // List implements routes.NoteStore.
@@ -50,7 +55,7 @@ func (f Faulty) List(ctx context.Context, userID string, limit int, cursor strin
 	if f.ListFn != nil {
 		return f.ListFn(ctx, userID, limit, cursor)
 	}
-	return f.Store.List(ctx, userID, limit, cursor)
+	return f.Inner.List(ctx, userID, limit, cursor)
 }
 
 // Update implements routes.NoteStore.
@@ -58,7 +63,7 @@ func (f Faulty) Update(ctx context.Context, n store.Note) (store.Note, *string, 
 	if f.UpdateFn != nil {
 		return f.UpdateFn(ctx, n)
 	}
-	return f.Store.Update(ctx, n)
+	return f.Inner.Update(ctx, n)
 }
 
 // Delete implements routes.NoteStore.
@@ -66,7 +71,7 @@ func (f Faulty) Delete(ctx context.Context, userID, noteID string) (store.Note, 
 	if f.DeleteFn != nil {
 		return f.DeleteFn(ctx, userID, noteID)
 	}
-	return f.Store.Delete(ctx, userID, noteID)
+	return f.Inner.Delete(ctx, userID, noteID)
 }
 
 // Count implements routes.NoteStore.
@@ -74,15 +79,23 @@ func (f Faulty) Count(ctx context.Context, userID string) (int, int, error) {
 	if f.CountFn != nil {
 		return f.CountFn(ctx, userID)
 	}
-	return f.Store.Count(ctx, userID)
+	return f.Inner.Count(ctx, userID)
 }
 
-// AddPurchase implements routes.PurchaseStore.
-func (f Faulty) AddPurchase(ctx context.Context, p store.Purchase) (bool, error) {
-	if f.AddPurchaseFn != nil {
-		return f.AddPurchaseFn(ctx, p)
+// ApplyPurchase implements routes.PurchaseStore.
+func (f Faulty) ApplyPurchase(ctx context.Context, c store.PurchaseChange) (store.Purchase, bool, error) {
+	if f.ApplyPurchaseFn != nil {
+		return f.ApplyPurchaseFn(ctx, c)
 	}
-	return f.Store.AddPurchase(ctx, p)
+	return f.Inner.ApplyPurchase(ctx, c)
+}
+
+// PurchaseOwner implements routes.PurchaseStore.
+func (f Faulty) PurchaseOwner(ctx context.Context, id string) (string, error) {
+	if f.PurchaseOwnerFn != nil {
+		return f.PurchaseOwnerFn(ctx, id)
+	}
+	return f.Inner.PurchaseOwner(ctx, id)
 }
 
 // ListPurchases implements routes.PurchaseStore.
@@ -90,14 +103,15 @@ func (f Faulty) ListPurchases(ctx context.Context, userID string) ([]store.Purch
 	if f.ListPurchasesFn != nil {
 		return f.ListPurchasesFn(ctx, userID)
 	}
-	return f.Store.ListPurchases(ctx, userID)
+	return f.Inner.ListPurchases(ctx, userID)
 }
 
 // Failing is a Faulty whose operation op ("Create", "Get", "List",
-// "Update", "Delete", "Count", "AddPurchase" or "ListPurchases") returns
+// "Update", "Delete", "Count", "ApplyPurchase", "PurchaseOwner" or
+// "ListPurchases") returns
 // err before doing anything.
 func Failing(s Store, op string, err error) Faulty {
-	f := Faulty{Store: s}
+	f := Faulty{Inner: s}
 	switch op {
 	case "Create":
 		f.CreateFn = func(context.Context, store.Note) (store.Note, error) { return store.Note{}, err }
@@ -111,8 +125,12 @@ func Failing(s Store, op string, err error) Faulty {
 		f.DeleteFn = func(context.Context, string, string) (store.Note, error) { return store.Note{}, err }
 	case "Count":
 		f.CountFn = func(context.Context, string) (int, int, error) { return 0, 0, err }
-	case "AddPurchase":
-		f.AddPurchaseFn = func(context.Context, store.Purchase) (bool, error) { return false, err }
+	case "ApplyPurchase":
+		f.ApplyPurchaseFn = func(context.Context, store.PurchaseChange) (store.Purchase, bool, error) {
+			return store.Purchase{}, false, err
+		}
+	case "PurchaseOwner":
+		f.PurchaseOwnerFn = func(context.Context, string) (string, error) { return "", err }
 	case "ListPurchases":
 		f.ListPurchasesFn = func(context.Context, string) ([]store.Purchase, error) { return nil, err }
 	default:
