@@ -127,8 +127,14 @@ func TestLogsLambda(t *testing.T) {
 		`"amount":4200,"amount_received":4200,"currency":"usd","created":1,"metadata":{"identityId":%q,"storage":"21"}}}}`, apitest.Alice)
 	d.Do(t, apitest.Request{Method: "POST", Path: "/billing/webhook", Body: event,
 		Header: map[string]string{"Content-Type": "application/json", "Stripe-Signature": stripeSignature(event, "whsec_do_not_log")}})
+	checkLogs(t, functionLines(append(plain.Logs(), r.Logs()...)), true)
+}
+
+// functionLines are the lines of the emulator's output that the function
+// wrote: not the emulator's START, END, REPORT and text lines.
+func functionLines(out []byte) []byte {
 	var own bytes.Buffer
-	for _, line := range bytes.Split(append(plain.Logs(), r.Logs()...), []byte("\n")) {
+	for _, line := range bytes.Split(out, []byte("\n")) {
 		s := string(bytes.TrimSpace(line))
 		if s == "" || strings.HasPrefix(s, "START RequestId:") || strings.HasPrefix(s, "END RequestId:") ||
 			strings.HasPrefix(s, "REPORT RequestId:") || strings.HasPrefix(s, "time=") {
@@ -136,5 +142,38 @@ func TestLogsLambda(t *testing.T) {
 		}
 		own.WriteString(s + "\n")
 	}
-	checkLogs(t, own.Bytes(), true)
+	return own.Bytes()
+}
+
+// TestMetricsAtEveryLevel: with LOG_LEVEL=ERROR (what an operator sets to
+// cut the log's cost) the release bootstrap writes no INFO log line, yet
+// every metric line still: they are metrics, and alarms watch them. The
+// lines are INFO, which the template keeps Lambda's own filter at or
+// below (TestTemplateLogLevels).
+func TestMetricsAtEveryLevel(t *testing.T) {
+	bootstrap := testenv.Build(t, ".", testenv.ReleaseTags(t))
+	r := awstest.StartRIE(t, bootstrap, "LOG_LEVEL=ERROR", "AWS_LAMBDA_LOG_LEVEL=INFO")
+	d := apitest.V1{Invoker: r}
+	d.Do(t, apitest.Request{Method: "POST", Path: "/notes", Header: apitest.JSONHeader(), User: apitest.Alice, Body: `{"content":"x"}`})
+	d.Do(t, apitest.Request{Method: "POST", Path: "/billing", Header: apitest.JSONHeader(), User: apitest.Alice, Body: `{"storage":21}`})
+	names := map[string]bool{}
+	for _, line := range logtest.Lines(t, functionLines(r.Logs()), "message") {
+		if line["message"] != "metrics" {
+			if line["level"] != "ERROR" {
+				t.Fatalf("LOG_LEVEL=ERROR, and the function wrote %v", line)
+			}
+			continue
+		}
+		if line["level"] != "INFO" {
+			t.Fatalf("a metric line at %v, want INFO: %v", line["level"], line)
+		}
+		for k := range line {
+			names[k] = true
+		}
+	}
+	for _, want := range []string{"ColdStarts", "NotesCreated"} {
+		if !names[want] {
+			t.Fatalf("LOG_LEVEL=ERROR lost the %s metric:\n%s", want, r.Logs())
+		}
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,7 +50,7 @@ var (
 )
 
 func main() {
-	log := newLogger(os.Stdout, os.Getenv("AWS_LAMBDA_LOG_LEVEL"))
+	log := newLogger(os.Stdout, cmp.Or(os.Getenv("LOG_LEVEL"), os.Getenv("AWS_LAMBDA_LOG_LEVEL")))
 	if len(os.Args) > 1 {
 		// One command: record the Stripe events the webhook missed, once.
 		if os.Args[1] != "reconcile" || len(os.Args) > 2 {
@@ -70,14 +71,52 @@ func main() {
 
 // newLogger writes every line as one JSON object in Lambda's JSON log
 // format (timestamp, level, message; under Lambda its requestId and the
-// trace id too), locally and deployed alike, at level and above: the
-// AWS_LAMBDA_LOG_LEVEL that the template's LoggingConfig makes Lambda
-// set (INFO when unset, or unknown).
+// trace id too), locally and deployed alike, at level and above (INFO
+// when empty or unknown). The level is LOG_LEVEL, which the template sets
+// from its LogLevel, else AWS_LAMBDA_LOG_LEVEL: the binary filters its
+// own lines, so that Lambda's filter (ApplicationLogLevel, kept at INFO
+// or below) never drops a metric line; see metricsOf.
 func newLogger(w io.Writer, level string) *slog.Logger {
+	// logLevels and this map name the same levels: Lambda's.
 	lvl := map[string]slog.Level{"TRACE": slog.LevelDebug - 4, "DEBUG": slog.LevelDebug, "INFO": slog.LevelInfo,
 		"WARN": slog.LevelWarn, "ERROR": slog.LevelError, "FATAL": slog.LevelError + 4}[strings.ToUpper(level)]
-	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lvl, ReplaceAttr: lambdacontext.ReplaceAttr})
-	return slog.New(gateway.LogHandler(h))
+	all := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug - 4, ReplaceAttr: lambdacontext.ReplaceAttr})
+	return slog.New(levelHandler{min: lvl, Handler: gateway.LogHandler(all)})
+}
+
+// logLevels are Lambda's log levels, lowest first.
+var logLevels = []string{"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"}
+
+// levelHandler drops the records below min; the handler it wraps writes
+// every level.
+type levelHandler struct {
+	min slog.Level
+	slog.Handler
+}
+
+// Enabled implements slog.Handler.
+func (h levelHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+// WithAttrs implements slog.Handler.
+func (h levelHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return levelHandler{h.min, h.Handler.WithAttrs(attrs)}
+}
+
+// WithGroup implements slog.Handler.
+func (h levelHandler) WithGroup(name string) slog.Handler {
+	return levelHandler{h.min, h.Handler.WithGroup(name)}
+}
+
+// metricsOf is newLogger's log without its level: where the metric lines
+// (INFO, Embedded Metric Format) go whatever the log level, since an
+// alarm watches them.
+func metricsOf(log *slog.Logger) *slog.Logger {
+	if h, ok := log.Handler().(levelHandler); ok {
+		return slog.New(h.Handler)
+	}
+	return log
 }
 
 // config is the environment, parsed and checked.
@@ -216,6 +255,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if c.iam, err = loadIAM(getenv, c.lambda); err != nil {
 		return c, err
 	}
+	if v := getenv("LOG_LEVEL"); v != "" && !slices.Contains(logLevels, strings.ToUpper(v)) {
+		return c, fmt.Errorf("LOG_LEVEL=%q: want one of %s", v, strings.Join(logLevels, ", "))
+	}
 	if v := getenv("FREE_NOTES"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 0 {
@@ -322,6 +364,7 @@ func newHandler(c config, notes notesStore, files routes.Files, biller routes.Bi
 		Billing:        biller,
 		Files:          files,
 		Logger:         log,
+		Metrics:        metricsOf(log),
 		CORS:           c.cors,
 		Identity:       mode,
 		DevIdentity:    c.devIdentity,
@@ -390,7 +433,7 @@ func reconcile(getenv func(string) string, log *slog.Logger) error {
 		return err
 	}
 	defer closeStore()
-	rc, err := routes.NewReconciler(routes.Config{Billing: newBiller(c, awsCfg), Purchases: notes, Logger: log})
+	rc, err := routes.NewReconciler(routes.Config{Billing: newBiller(c, awsCfg), Purchases: notes, Logger: log, Metrics: metricsOf(log)})
 	if err != nil {
 		return err
 	}
@@ -432,7 +475,7 @@ func run(getenv func(string) string, log *slog.Logger) error {
 		// (lambda.WithEnableSIGTERM) would cost every cold start a
 		// registration with the Extensions API before the first event.
 		g := gateway.New(h, log)
-		rc, err := routes.NewReconciler(routes.Config{Billing: biller, Purchases: notes, Logger: log})
+		rc, err := routes.NewReconciler(routes.Config{Billing: biller, Purchases: notes, Logger: log, Metrics: metricsOf(log)})
 		if err != nil {
 			return err
 		}

@@ -93,6 +93,7 @@ func TestConfigRefusals(t *testing.T) {
 		{map[string]string{"NOTES_TABLE": "notes"}, "PURCHASES_TABLE"},
 		{map[string]string{"PURCHASES_TABLE": "purchases"}, "NOTES_TABLE"},
 		{map[string]string{"FREE_NOTES": "-1"}, "FREE_NOTES"},
+		{map[string]string{"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"},
 		{map[string]string{"FREE_NOTES": "ten"}, "FREE_NOTES"},
 		// AUTH=iam needs its pools, and is the local server's only.
 		{map[string]string{"AUTH": "IAM"}, "AUTH"},

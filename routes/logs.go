@@ -12,6 +12,19 @@ import (
 	"github.com/scratch-notes/notes-api/store"
 )
 
+// setLoggers fills in the loggers New was not given, and puts the
+// request's id on every line.
+func (s *Server) setLoggers() {
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.metrics == nil {
+		s.metrics = s.log
+	}
+	s.log = slog.New(contextHandler{s.log.Handler()})
+	s.metrics = slog.New(contextHandler{s.metrics.Handler()})
+}
+
 // contextHandler puts on every log line of a request the id an operator
 // searches by: apiRequestId, API Gateway's request id (the X-Request-Id
 // the client saw), the local server's own otherwise. (Lambda's request
@@ -98,7 +111,7 @@ func (s *Server) emit(ctx context.Context, kind string, ms ...metric) {
 			"Metrics":    defs,
 		}},
 	}
-	s.log.LogAttrs(ctx, slog.LevelInfo, "metrics", append(attrs, slog.Any("_aws", aws))...)
+	s.metrics.LogAttrs(ctx, slog.LevelInfo, "metrics", append(attrs, slog.Any("_aws", aws))...)
 }
 
 // count emits one metric of value 1.

@@ -3,7 +3,6 @@ package routes
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"time"
 )
 
@@ -32,10 +31,8 @@ func NewReconciler(cfg Config) (*Reconciler, error) {
 	if cfg.Purchases == nil {
 		return nil, errors.New("routes: no PurchaseStore")
 	}
-	s := &Server{billing: cfg.Billing, purchases: cfg.Purchases, log: cfg.Logger}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
+	s := &Server{billing: cfg.Billing, purchases: cfg.Purchases, log: cfg.Logger, metrics: cfg.Metrics}
+	s.setLoggers()
 	return &Reconciler{s: s}, nil
 }
 

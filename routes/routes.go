@@ -64,8 +64,13 @@ type Config struct {
 	Purchases PurchaseStore
 	// Files is nil when no bucket is configured: POST /attachments then
 	// answers 503, and nothing deletes files.
-	Files       Files
-	Logger      *slog.Logger
+	Files  Files
+	Logger *slog.Logger
+	// Metrics takes the metric lines (Embedded Metric Format), whatever
+	// Logger's level: they are metrics, not logs, and an alarm that
+	// watches one must not go quiet when the log level is raised. Nil:
+	// Logger.
+	Metrics     *slog.Logger
 	CORS        origins.Policy
 	Identity    IdentityMode
 	DevIdentity string
@@ -88,6 +93,7 @@ type Server struct {
 	purchases   PurchaseStore
 	files       Files
 	log         *slog.Logger
+	metrics     *slog.Logger // the metric lines; see Config.Metrics
 	identity    IdentityMode
 	devIdentity string
 	// maxListAnswer bounds a list's body once escaped into a Lambda
@@ -119,16 +125,14 @@ func New(cfg Config) (http.Handler, error) {
 		purchases:     cfg.Purchases,
 		files:         cfg.Files,
 		log:           cfg.Logger,
+		metrics:       cfg.Metrics,
 		identity:      cfg.Identity,
 		devIdentity:   cfg.DevIdentity,
 		maxListAnswer: cfg.MaxAnswerBytes - answerHeadroom,
 		eraseBudget:   cmp.Or(cfg.EraseBudget, defaultEraseBudget),
 		freeNotes:     cfg.FreeNotes,
 	}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
-	s.log = slog.New(contextHandler{s.log.Handler()})
+	s.setLoggers()
 	if s.devIdentity == "" {
 		s.devIdentity = "local-user"
 	}

@@ -1,6 +1,7 @@
 package awstest
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"os/exec"
@@ -599,6 +600,8 @@ var operations = map[string]map[string]string{
 		"CertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789", "HostedZoneId": "Z0123456789ABCDEFGHIJ"},
 	"alarms only":      {"AlarmEmail": "ops@example.com"},
 	"access logs only": {"ApiAccessLogs": "true"},
+	"debug log":        {"LogLevel": "DEBUG"},
+	"warnings only":    {"LogLevel": "WARN"},
 }
 
 // TestTemplateOperations evaluates the template for each of operations, as
@@ -626,8 +629,25 @@ func TestTemplateOperations(t *testing.T) {
 				t.Fatal("the function's log group is not there with RetentionInDays from LogRetentionInDays")
 			}
 			lc := d.Must(t, append(fn, "LoggingConfig")...)
-			if At(lc, "LogFormat").Value != "JSON" || At(lc, "ApplicationLogLevel").Value != "LogLevel" || At(lc, "LogGroup").Value != "FunctionLogGroup" {
-				t.Fatal("the function's LoggingConfig is not JSON, at LogLevel, into its log group")
+			if At(lc, "LogFormat").Value != "JSON" || At(lc, "LogGroup").Value != "FunctionLogGroup" {
+				t.Fatal("the function's LoggingConfig is not JSON into its log group")
+			}
+			// The function filters its own lines at LogLevel; Lambda's
+			// filter must never drop a metric line (INFO), and keeps DEBUG
+			// lines when asked for them.
+			if d.Value(t, append(fn, "Environment", "Variables", "LOG_LEVEL")...) != "LogLevel" {
+				t.Fatal("the function's LOG_LEVEL is not LogLevel")
+			}
+			app := At(lc, "ApplicationLogLevel")
+			lambdaLevel := At(app, "2").Value
+			if app.Tag != "!If" || At(app, "1").Value != "DEBUG" {
+				t.Fatalf("ApplicationLogLevel is %v, want !If [DebugLog, DEBUG, INFO]", app.Value)
+			}
+			if d.Holds(t, At(app, "0").Value, params) {
+				lambdaLevel = "DEBUG"
+			}
+			if want := map[string]string{"DEBUG": "DEBUG"}[d.Param(t, "LogLevel", params)]; lambdaLevel != cmp.Or(want, "INFO") {
+				t.Fatalf("LogLevel %s makes Lambda's application log level %s: metric lines are INFO", d.Param(t, "LogLevel", params), lambdaLevel)
 			}
 			if got := d.Holds(t, "QuietSystemLog", params); got != (d.Param(t, "LogLevel", params) == "ERROR") {
 				t.Fatal("the system log level is not WARN exactly when LogLevel is ERROR")
