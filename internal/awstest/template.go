@@ -219,3 +219,48 @@ func (d Template) Exists(t testing.TB, name string, params map[string]string) bo
 	c := At(d.Root, "Resources", name, "Condition")
 	return c == nil || d.Holds(t, c.Value, params)
 }
+
+// AlarmMetric is one metric an alarm of the template watches: its own
+// (Namespace, MetricName, Dimensions) or one MetricStat of its metric
+// math.
+type AlarmMetric struct {
+	Alarm, Namespace, Name string
+	// Dims are the dimensions' value nodes by name: a scalar, or an
+	// intrinsic function (!Ref, !If, !Sub).
+	Dims map[string]*yaml.Node
+}
+
+// AlarmMetrics lists every metric each alarm of the template watches.
+func (d Template) AlarmMetrics(t testing.TB) []AlarmMetric {
+	t.Helper()
+	var out []AlarmMetric
+	res := d.Must(t, "Resources")
+	for i := 0; i+1 < len(res.Content); i += 2 {
+		if At(res.Content[i+1], "Type").Value != "AWS::CloudWatch::Alarm" {
+			continue
+		}
+		name, props := res.Content[i].Value, At(res.Content[i+1], "Properties")
+		metrics := []*yaml.Node{props}
+		if m := At(props, "Metrics"); m != nil {
+			metrics = nil
+			for _, q := range m.Content {
+				if ms := At(q, "MetricStat", "Metric"); ms != nil {
+					metrics = append(metrics, ms)
+				}
+			}
+		}
+		for _, m := range metrics {
+			am := AlarmMetric{Alarm: name, Namespace: At(m, "Namespace").Value, Name: At(m, "MetricName").Value, Dims: map[string]*yaml.Node{}}
+			if dims := At(m, "Dimensions"); dims != nil {
+				for _, dim := range dims.Content {
+					am.Dims[At(dim, "Name").Value] = At(dim, "Value")
+				}
+			}
+			out = append(out, am)
+		}
+		if len(metrics) == 0 {
+			t.Fatalf("alarm %s watches no metric", name)
+		}
+	}
+	return out
+}

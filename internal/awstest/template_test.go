@@ -3,6 +3,7 @@ package awstest
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -614,7 +615,7 @@ var operations = map[string]map[string]string{
 func TestTemplateOperations(t *testing.T) {
 	d := LoadTemplate(t)
 	alarms := []string{"Api5xxAlarm", "ApiLatencyAlarm", "FunctionErrorsAlarm", "FunctionThrottlesAlarm", "FunctionDurationAlarm",
-		"TableThrottlesAlarm", "TableErrorsAlarm", "BillingFailuresAlarm"}
+		"TableThrottlesAlarm", "TableErrorsAlarm", "BillingFailuresAlarm", "PaymentMismatchesAlarm"}
 	fn := []string{"Resources", "NotesFunction", "Properties"}
 	api := []string{"Resources", "NotesApi", "Properties"}
 	for name, params := range operations {
@@ -767,5 +768,80 @@ func TestDocsNameEachAlarm(t *testing.T) {
 	slices.Sort(named)
 	if len(alarms) == 0 || !slices.Equal(alarms, named) {
 		t.Fatalf("the template's alarms %v, docs/operations.md's %v", alarms, named)
+	}
+}
+
+// published are the dimension sets AWS publishes each metric the alarms
+// watch with (CloudWatch has no metric of a subset of them): DynamoDB's
+// per table and operation; Lambda's per function; API Gateway's per API
+// and stage.
+var published = map[string][]string{
+	"AWS/DynamoDB ThrottledRequests": {"Operation", "TableName"},
+	"AWS/DynamoDB SystemErrors":      {"Operation", "TableName"},
+	"AWS/Lambda Errors":              {"FunctionName"},
+	"AWS/Lambda Throttles":           {"FunctionName"},
+	"AWS/Lambda Duration":            {"FunctionName"},
+	"AWS/ApiGateway 5XXError":        {"ApiName", "Stage"},
+	"AWS/ApiGateway Latency":         {"ApiName", "Stage"},
+}
+
+// TestAlarmsWatchPublishedMetrics: every alarm on an AWS namespace
+// watches a metric with the dimensions AWS publishes it with, and the
+// DynamoDB alarms watch each operation the function may call on each
+// table (its policy's actions), both tables: an alarm with TableName alone
+// watches nothing. (The function's own metrics: TestAlarmsWatchEmittedMetrics.)
+func TestAlarmsWatchPublishedMetrics(t *testing.T) {
+	d := LoadTemplate(t)
+	// The operations the function may call, by table resource.
+	allowed := map[string][]string{}
+	for _, st := range d.Must(t, "Resources", "NotesFunction", "Properties", "Policies", "0", "Statement").Content {
+		res := At(st, "Resource")
+		if res.Tag != "!If" || !strings.HasSuffix(At(res, "1").Value, "Table.Arn") {
+			continue
+		}
+		table := strings.TrimSuffix(At(res, "1").Value, ".Arn")
+		for _, a := range Scalars(At(st, "Action")) {
+			op, ok := strings.CutPrefix(a, "dynamodb:")
+			if !ok {
+				t.Fatalf("%s allows %s", table, a)
+			}
+			allowed[table] = append(allowed[table], op)
+		}
+	}
+	if len(allowed) != 2 {
+		t.Fatalf("the function's policy reaches tables %v, want the notes and purchases tables", allowed)
+	}
+	watched := map[string]map[string][]string{} // metric -> table -> operations
+	for _, m := range d.AlarmMetrics(t) {
+		if !strings.HasPrefix(m.Namespace, "AWS/") {
+			continue
+		}
+		want, ok := published[m.Namespace+" "+m.Name]
+		if !ok {
+			t.Fatalf("%s watches %s %s: add the dimensions AWS publishes it with to published", m.Alarm, m.Namespace, m.Name)
+		}
+		got := slices.Sorted(maps.Keys(m.Dims))
+		if !slices.Equal(got, want) {
+			t.Fatalf("%s watches %s %s with dimensions %v: AWS publishes it with %v only", m.Alarm, m.Namespace, m.Name, got, want)
+		}
+		if m.Namespace != "AWS/DynamoDB" {
+			continue
+		}
+		table := m.Dims["TableName"]
+		if table.Tag != "!If" || At(table, "1").Tag != "!Ref" {
+			t.Fatalf("%s watches table %v, not one the stack makes or is given", m.Alarm, table.Value)
+		}
+		if watched[m.Name] == nil {
+			watched[m.Name] = map[string][]string{}
+		}
+		watched[m.Name][At(table, "1").Value] = append(watched[m.Name][At(table, "1").Value], m.Dims["Operation"].Value)
+	}
+	for _, metric := range []string{"ThrottledRequests", "SystemErrors"} {
+		for table, ops := range allowed {
+			got := slices.Sorted(slices.Values(watched[metric][table]))
+			if want := slices.Sorted(slices.Values(ops)); !slices.Equal(got, want) {
+				t.Errorf("the alarms watch %s of %s for %v; the function may call %v", metric, table, got, want)
+			}
+		}
 	}
 }
