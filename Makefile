@@ -6,7 +6,7 @@ GO      ?= go
 PORT    ?= 3000
 BIN     := bin
 
-.PHONY: run run-dynamo dynalite demo web examples reconcile web-config test fuzz load build build-NotesFunction lint bench clean
+.PHONY: deploy run run-dynamo dynalite demo web examples reconcile web-config test fuzz load build build-NotesFunction lint bench clean
 
 ## run: the API on http://127.0.0.1:$(PORT), notes in ./notes.db
 run:
@@ -87,6 +87,15 @@ LAMBDA_TAGS   := lambda.norpc,lambda
 build-NotesFunction:
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags $(LAMBDA_TAGS) -trimpath -ldflags='-s -w' -o $(ARTIFACTS_DIR)/bootstrap .
 
+## deploy: sam build and sam deploy of STAGE (dev or prod), its samconfig.toml
+## values with PARAMS (Key=Value ...) added: `make deploy STAGE=prod
+## PARAMS='AlarmEmail=ops@example.com'` (sam deploy's own --parameter-overrides
+## would replace the stage's whole list)
+deploy:
+	@test -n "$(STAGE)" || { echo "usage: make deploy STAGE=dev|prod [PARAMS='Key=Value ...']" >&2; exit 2; }
+	sam build --config-env $(STAGE)
+	sam deploy --config-env $(STAGE) --parameter-overrides "$$($(GO) run ./scripts/params $(STAGE) $(PARAMS))"
+
 ## lint: formatting, every go.mod and go.sum tidy, vet and staticcheck
 ## (pinned in go.mod as a tool), each with the local build's tags and the
 ## release build's, and actionlint on the GitHub workflow (pinned in
@@ -111,7 +120,7 @@ bench:
 		$(GO) test -run "^$$" -bench "^BenchmarkLiveHeap$$" -benchtime 50000x ./gateway && \
 		$(GO) test -run "^$$" -bench "^BenchmarkReleaseSize$$" -benchtime 1x . && \
 		$(GO) test -run "^$$" -bench "^BenchmarkThroughput$$" -benchtime 40000x . && \
-		$(GO) test -run "^$$" -bench "^(BenchmarkRequest|BenchmarkHandler)$$" -benchmem ./gateway ./routes' | tee bench.out
+		$(GO) test -run "^$$" -bench "^(BenchmarkRequest|BenchmarkHandler|BenchmarkLogBytes)$$" -benchmem ./gateway ./routes' | tee bench.out
 	$(GO) run ./scripts/bench/table < bench.out
 
 clean:

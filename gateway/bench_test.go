@@ -137,3 +137,40 @@ func BenchmarkLiveHeap(b *testing.B) {
 	b.ReportMetric(early, "MiB-live-heap-at-a-fifth")
 	b.ReportMetric(live(), "MiB-live-heap-at-the-end")
 }
+
+// countingWriter counts what a logger writes.
+type countingWriter struct{ n int64 }
+
+func (w *countingWriter) Write(p []byte) (int, error) { w.n += int64(len(p)); return len(p), nil }
+
+// BenchmarkLogBytes is what the function writes to its log per request
+// (docs/costs.md prices CloudWatch Logs' ingestion from it): GET
+// /notes/{id} on bbolt through the Lambda front door, the JSON log
+// handler as the binary builds it, at INFO and at WARN (the request line
+// is INFO; a cold start's metric line is written once per instance, not
+// per request). Lambda adds its own START, END and REPORT lines beside.
+func BenchmarkLogBytes(b *testing.B) {
+	ctx := context.Background()
+	get := getEvent(b, theNote.NoteID)
+	for _, level := range []slog.Level{slog.LevelInfo, slog.LevelWarn} {
+		b.Run(level.String(), func(b *testing.B) {
+			var w countingWriter
+			log := slog.New(gateway.LogHandler(slog.NewJSONHandler(&w, &slog.HandlerOptions{Level: level})))
+			notes := boltWithNote(b)
+			h, err := routes.New(routes.Config{Notes: notes, Purchases: notes, Logger: log,
+				CORS: origins.Policy{AllowedOrigins: []string{apitest.AppOrigin}, MaxAge: 600}, MaxAnswerBytes: gateway.MaxResponseBytes})
+			if err != nil {
+				b.Fatal(err)
+			}
+			g := gateway.New(h, nil)
+			g.Invoke(ctx, get) // the cold start's lines
+			w.n = 0
+			for b.Loop() {
+				if _, err := g.Invoke(ctx, get); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(w.n)/float64(b.N), "log-bytes/request")
+		})
+	}
+}

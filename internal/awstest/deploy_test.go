@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -17,18 +18,19 @@ import (
 )
 
 // The tests of the way out to AWS from GitHub: .github/workflows/ci-cd.yml,
-// deploy/github-oidc.yaml and samconfig.toml's stages, read together, as
-// GitHub, IAM and SAM CLI would.
+// deploy/github-oidc.yaml, deploy/stage.yaml and samconfig.toml's stages,
+// read together, as GitHub, IAM and SAM CLI would.
 
 const (
 	workflowFile = ".github/workflows/ci-cd.yml"
 	oidcFile     = "deploy/github-oidc.yaml"
+	stageFile    = "deploy/stage.yaml"
 )
 
-// TestCfnLintGitHubDeploy: cfn-lint finds nothing in the OIDC template.
+// TestCfnLintGitHubDeploy: cfn-lint finds nothing in deploy/'s templates.
 func TestCfnLintGitHubDeploy(t *testing.T) {
 	lint := testenv.Need(t, "cfn-lint")
-	cmd := exec.Command(lint, "--format", "parseable", "--include-checks", "I", "--", oidcFile)
+	cmd := exec.Command(lint, "--format", "parseable", "--include-checks", "I", "--", oidcFile, stageFile)
 	cmd.Dir = testenv.Root()
 	if out, err := cmd.CombinedOutput(); err != nil || len(strings.TrimSpace(string(out))) > 0 {
 		t.Fatalf("cfn-lint: %v\n%s", err, out)
@@ -149,12 +151,12 @@ func TestWorkflowPinsActions(t *testing.T) {
 // environment, with the stack, folder and stage samconfig.toml gives it.
 func TestWorkflowDeploys(t *testing.T) {
 	wf := LoadYAML(t, workflowFile)
-	oidc := LoadYAML(t, oidcFile)
+	stage := LoadYAML(t, stageFile)
 	var cfg map[string]any
 	if _, err := toml.DecodeFile(filepath.Join(testenv.Root(), "samconfig.toml"), &cfg); err != nil {
 		t.Fatal(err)
 	}
-	prefix := oidc.Value(t, "Parameters", "StackPrefix", "Default")
+	prefix := stage.Value(t, "Parameters", "StackPrefix", "Default")
 
 	wf.Equal(t, "test", "jobs", "deploy-dev", "needs")
 	if c := wf.Value(t, "jobs", "deploy-dev", "if"); !strings.Contains(c, "github.event_name == 'push'") || !strings.Contains(c, "refs/heads/main") {
@@ -167,8 +169,7 @@ func TestWorkflowDeploys(t *testing.T) {
 		t.Fatal("the workflow or its test job asks for more than contents: read")
 	}
 
-	roles := map[string]string{"dev": "DevDeployRole", "prod": "ProdDeployRole"}
-	for env, role := range roles {
+	for _, env := range []string{"dev", "prod"} {
 		job := "deploy-" + env
 		t.Run(env, func(t *testing.T) {
 			wf.Equal(t, env, "jobs", job, "environment")
@@ -183,9 +184,26 @@ func TestWorkflowDeploys(t *testing.T) {
 				t.Fatalf("%s assumes %q, want the environment's AWS_DEPLOY_ROLE_ARN variable", job, assumes)
 			}
 			cmds := runs(t, wf, job)
-			for _, want := range []string{"sam build --config-env " + env, "sam deploy --config-env " + env, "--no-confirm-changeset", "--no-fail-on-empty-changeset", `--role-arn "$AWS_CLOUDFORMATION_ROLE_ARN"`} {
+			for _, want := range []string{"sam build --config-env " + env, "sam deploy --config-env " + env, "--no-confirm-changeset", "--no-fail-on-empty-changeset", `--role-arn "$AWS_CLOUDFORMATION_ROLE_ARN"`,
+				// The stage's values and its boundary: a bare
+				// --parameter-overrides would replace the stage's list.
+				`--parameter-overrides "$(go run ./scripts/params ` + env + ` "PermissionsBoundary=$PERMISSIONS_BOUNDARY")"`} {
 				if !strings.Contains(cmds, want) {
 					t.Fatalf("%s does not run %q:\n%s", job, want, cmds)
+				}
+			}
+			if n := strings.Count(cmds, "--parameter-overrides"); n != 1 {
+				t.Fatalf("%s passes --parameter-overrides %d times", job, n)
+			}
+			// A stack a failed first deploy left in ROLLBACK_COMPLETE is
+			// deleted, and said so, before the deploy; no other.
+			clear, deploy := strings.Index(cmds, "aws cloudformation delete-stack"), strings.Index(cmds, "sam deploy")
+			if clear < 0 || clear > deploy || !strings.Contains(cmds, `if [ "$status" = ROLLBACK_COMPLETE ]; then echo "::warning::`) {
+				t.Fatalf("%s does not delete a stack left in ROLLBACK_COMPLETE, with a warning, before it deploys:\n%s", job, cmds)
+			}
+			for _, st := range steps(t, wf, job) {
+				if r := At(st, "run"); r != nil && strings.Contains(r.Value, "delete-stack") && At(st, "env", "STACK").Value != prefix+"-"+env {
+					t.Fatalf("%s would delete %s", job, At(st, "env", "STACK").Value)
 				}
 			}
 
@@ -201,30 +219,53 @@ func TestWorkflowDeploys(t *testing.T) {
 				t.Fatalf("%s passes --s3-bucket, and samconfig.toml resolve_s3: sam deploy would refuse", job)
 			}
 
-			// The role trusts only this repository's jobs in this
-			// environment, for STS.
-			cond := oidc.Must(t, "Resources", role, "Properties", "AssumeRolePolicyDocument", "Statement", "0", "Condition", "StringEquals")
-			if v := At(cond, "token.actions.githubusercontent.com:aud"); v == nil || v.Value != "sts.amazonaws.com" {
-				t.Fatalf("%s trusts audience %v", role, v)
-			}
-			if v := At(cond, "token.actions.githubusercontent.com:sub"); v == nil || v.Tag != "!Sub" || v.Value != "repo:${GitHubRepository}:environment:"+env {
-				t.Fatalf("%s trusts subject %v", role, v)
-			}
-			// And it reaches this stack and this folder, no other.
-			for _, st := range oidc.Must(t, "Resources", role, "Properties", "Policies", "0", "PolicyDocument", "Statement").Content {
-				res := At(st, "Resource")
-				switch At(st, "Sid").Value {
-				case "Stack":
-					if !strings.HasSuffix(res.Value, ":stack/${StackPrefix}-"+env+"/*") {
-						t.Fatalf("%s changes stacks %s", role, res.Value)
-					}
-				case "Artifacts":
-					if !strings.HasSuffix(res.Value, "/${StackPrefix}-"+env+"/*") {
-						t.Fatalf("%s writes artifacts to %s", role, res.Value)
-					}
-				}
-			}
 		})
+	}
+
+	// deploy/stage.yaml, deployed once per stage with Stage set to it:
+	// its deploy role trusts only this repository's jobs in that stage's
+	// environment, for STS.
+	role := "DeployRole"
+	cond := stage.Must(t, "Resources", role, "Properties", "AssumeRolePolicyDocument", "Statement", "0", "Condition", "StringEquals")
+	if v := At(cond, "token.actions.githubusercontent.com:aud"); v == nil || v.Value != "sts.amazonaws.com" {
+		t.Fatalf("%s trusts audience %v", role, v)
+	}
+	if v := At(cond, "token.actions.githubusercontent.com:sub"); v == nil || v.Tag != "!Sub" || v.Value != "repo:${GitHubRepository}:environment:${Stage}" {
+		t.Fatalf("%s trusts subject %v", role, v)
+	}
+	// And it reaches its stage's stack and folder, and passes its stage's
+	// CloudFormation role, no other.
+	sids := map[string]bool{}
+	for _, st := range stage.Must(t, "Resources", role, "Properties", "Policies", "0", "PolicyDocument", "Statement").Content {
+		res := At(st, "Resource")
+		sid := At(st, "Sid").Value
+		sids[sid] = true
+		switch sid {
+		case "Stack":
+			if !strings.HasSuffix(res.Value, ":stack/${StackPrefix}-${Stage}/*") {
+				t.Fatalf("%s changes stacks %s", role, res.Value)
+			}
+			if !slices.Contains(Scalars(At(st, "Action")), "cloudformation:DeleteStack") {
+				t.Fatalf("%s cannot delete its stack left in ROLLBACK_COMPLETE", role)
+			}
+		case "Artifacts":
+			if !strings.HasSuffix(At(res, "0").Value, "/${StackPrefix}-${Stage}/*") {
+				t.Fatalf("%s writes artifacts to %s", role, At(res, "0").Value)
+			}
+		case "PassDeployRole":
+			if res.Tag != "!GetAtt" || res.Value != "CloudFormationRole.Arn" {
+				t.Fatalf("%s passes %s %s, want its own stage's CloudFormationRole only", role, res.Tag, res.Value)
+			}
+		default:
+			if slices.Contains(Scalars(At(st, "Action")), "iam:PassRole") || At(st, "Action").Value == "iam:PassRole" {
+				t.Fatalf("%s passes roles in %s", role, sid)
+			}
+		}
+	}
+	for _, want := range []string{"Stack", "Artifacts", "PassDeployRole"} {
+		if !sids[want] {
+			t.Fatalf("%s has no %s statement", role, want)
+		}
 	}
 }
 
@@ -232,7 +273,7 @@ func TestWorkflowDeploys(t *testing.T) {
 // template.yaml uses. A type missing here fails the test: add it, and its
 // service to CloudFormationRole.
 var serviceOf = map[string][]string{
-	"AWS::Serverless::Function":                {"lambda", "iam"}, // and its role
+	"AWS::Serverless::Function":                {"lambda", "iam", "events"}, // its role, its schedule
 	"AWS::Serverless::Api":                     {"apigateway"},
 	"AWS::ApiGateway::Account":                 {"apigateway"},
 	"AWS::ApiGateway::BasePathMapping":         {"apigateway"},
@@ -256,29 +297,21 @@ var serviceOf = map[string][]string{
 // otherwise, fails here and not in someone's first deploy.
 func TestDeployRoleCoversTemplate(t *testing.T) {
 	tpl := LoadTemplate(t)
-	oidc := LoadYAML(t, oidcFile)
-	prefix := oidc.Value(t, "Parameters", "StackPrefix", "Default")
+	st := LoadYAML(t, stageFile)
+	prefix := st.Value(t, "Parameters", "StackPrefix", "Default")
 	stack := prefix + "-dev"
 
 	allowed := map[string][]string{} // service -> resource patterns
 	creates := []string{}            // where log groups may be made
-	for _, st := range oidc.Must(t, "Resources", "CloudFormationRole", "Properties", "Policies", "0", "PolicyDocument", "Statement").Content {
-		if At(st, "Effect").Value != "Allow" {
+	for _, p := range policyStatements(t, st, "CloudFormationRole") {
+		if p.effect != "Allow" {
 			continue
 		}
-		actions := Scalars(At(st, "Action"))
-		if a := At(st, "Action"); a.Kind == yaml.ScalarNode {
-			actions = []string{a.Value}
-		}
-		resources := Scalars(At(st, "Resource"))
-		if r := At(st, "Resource"); r.Kind == yaml.ScalarNode {
-			resources = []string{r.Value}
-		}
-		for _, a := range actions {
+		for _, a := range p.actions {
 			svc, _, _ := strings.Cut(a, ":")
-			allowed[svc] = append(allowed[svc], resources...)
+			allowed[svc] = append(allowed[svc], p.resources...)
 			if a == "logs:*" || a == "logs:CreateLogGroup" {
-				creates = append(creates, resources...)
+				creates = append(creates, p.resources...)
 			}
 		}
 	}
@@ -299,7 +332,7 @@ func TestDeployRoleCoversTemplate(t *testing.T) {
 	}
 
 	// The names template.yaml gives log groups are within the role's.
-	sub := strings.NewReplacer("${AWS::StackName}", stack, "${AWS::Partition}", "aws", "${AWS::Region}", "us-east-1", "${AWS::AccountId}", "123456789012", "${StackPrefix}", prefix)
+	sub := strings.NewReplacer("${AWS::StackName}", stack, "${AWS::Partition}", "aws", "${AWS::Region}", "us-east-1", "${AWS::AccountId}", "123456789012", "${StackPrefix}", prefix, "${Stage}", "dev")
 	for i := 0; i+1 < len(resources.Content); i += 2 {
 		lg := At(resources.Content[i+1], "Properties", "LogGroupName")
 		if lg == nil {
@@ -316,4 +349,175 @@ func TestDeployRoleCoversTemplate(t *testing.T) {
 func globMatch(pattern, s string) bool {
 	re := "^" + strings.ReplaceAll(regexp.QuoteMeta(pattern), `\*`, ".*") + "$"
 	return regexp.MustCompile(re).MatchString(s)
+}
+
+// statement is one statement of an IAM policy in a template.
+type statement struct {
+	sid, effect        string
+	actions, resources []string
+	condition          *yaml.Node
+}
+
+// policyStatements are the statements of a role's inline policies.
+func policyStatements(t *testing.T, d Template, role string) []statement {
+	t.Helper()
+	var out []statement
+	for _, pol := range d.Must(t, "Resources", role, "Properties", "Policies").Content {
+		out = append(out, statementsOf(t, At(pol, "PolicyDocument", "Statement"))...)
+	}
+	return out
+}
+
+// statementsOf reads a Statement list: an Action or Resource may be one
+// value or a list; a !Sub resource of two arguments is its first.
+func statementsOf(t *testing.T, list *yaml.Node) []statement {
+	t.Helper()
+	if list == nil {
+		t.Fatal("no Statement")
+	}
+	one := func(n *yaml.Node) []string {
+		switch {
+		case n == nil:
+			return nil
+		case n.Kind == yaml.ScalarNode:
+			return []string{n.Value}
+		case n.Tag == "!Sub":
+			return []string{At(n, "0").Value}
+		}
+		var out []string
+		for _, c := range n.Content {
+			if c.Kind == yaml.ScalarNode {
+				out = append(out, c.Value)
+			} else if c.Tag == "!Sub" {
+				out = append(out, At(c, "0").Value)
+			}
+		}
+		return out
+	}
+	var out []statement
+	for _, st := range list.Content {
+		s := statement{effect: At(st, "Effect").Value, actions: one(At(st, "Action")), resources: one(At(st, "Resource")), condition: At(st, "Condition")}
+		if sid := At(st, "Sid"); sid != nil {
+			s.sid = sid.Value
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// roleWrites are the IAM actions that make a role or give it more.
+var roleWrites = []string{"iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:PutRolePermissionsBoundary"}
+
+// TestStageRolesAreBounded: a stage's CloudFormation role reaches only
+// what its own stack names (StackPrefix-Stage-...), so a dev deploy cannot
+// touch prod's; it makes or changes a role only with the stage's
+// permissions boundary on it, and cannot take the boundary off; it may
+// make API Gateway's service-linked role a custom domain needs, and no
+// other.
+func TestStageRolesAreBounded(t *testing.T) {
+	st := LoadYAML(t, stageFile)
+	if st.Value(t, "Resources", "PermissionsBoundary", "Type") != "AWS::IAM::ManagedPolicy" {
+		t.Fatal("deploy/stage.yaml has no PermissionsBoundary managed policy")
+	}
+	for _, role := range []string{"CloudFormationRole", "DeployRole"} {
+		for _, p := range policyStatements(t, st, role) {
+			for _, r := range p.resources {
+				if strings.Contains(r, "${StackPrefix}") && !strings.Contains(r, "${StackPrefix}-${Stage}") {
+					t.Errorf("%s %s reaches %s: beyond its own stage", role, p.sid, r)
+				}
+			}
+		}
+	}
+	bounded, denied, linked := false, false, false
+	for _, p := range policyStatements(t, st, "CloudFormationRole") {
+		for _, a := range p.actions {
+			if a == "iam:*" || a == "*" {
+				t.Fatalf("CloudFormationRole %s allows %s", p.sid, a)
+			}
+			switch {
+			case p.effect == "Deny" && a == "iam:DeleteRolePermissionsBoundary":
+				denied = true
+			case slices.Contains(roleWrites, a):
+				b := At(p.condition, "StringEquals", "iam:PermissionsBoundary")
+				if b == nil || b.Tag != "!Ref" || b.Value != "PermissionsBoundary" {
+					t.Fatalf("CloudFormationRole %s allows %s without the stage's boundary", p.sid, a)
+				}
+				bounded = true
+			case a == "iam:CreateServiceLinkedRole":
+				if n := At(p.condition, "StringEquals", "iam:AWSServiceName"); n == nil || n.Value != "ops.apigateway.amazonaws.com" {
+					t.Fatalf("CloudFormationRole may make service-linked roles other than API Gateway's")
+				}
+				linked = true
+			}
+		}
+	}
+	if !bounded || !denied || !linked {
+		t.Fatalf("CloudFormationRole: makes roles with the boundary %v, cannot remove it %v, API Gateway's service-linked role %v", bounded, denied, linked)
+	}
+}
+
+// TestTemplateRolesAreBounded: every role template.yaml makes, the
+// function's included, carries the PermissionsBoundary parameter's
+// policy; and that boundary (deploy/stage.yaml's) allows every action the
+// roles' own policies give, on the stage's names, or the function would
+// be refused what it needs.
+func TestTemplateRolesAreBounded(t *testing.T) {
+	tpl := LoadTemplate(t)
+	res := tpl.Must(t, "Resources")
+	n := 0
+	var granted []statement
+	for i := 0; i+1 < len(res.Content); i += 2 {
+		name, typ := res.Content[i].Value, At(res.Content[i+1], "Type").Value
+		if typ != "AWS::IAM::Role" && typ != "AWS::Serverless::Function" {
+			continue
+		}
+		n++
+		b := At(res.Content[i+1], "Properties", "PermissionsBoundary")
+		if b == nil || b.Tag != "!If" || At(b, "0").Value != "HasBoundary" || !strings.HasSuffix(At(b, "1").Value, ":policy/${PermissionsBoundary}") || At(b, "2").Value != "AWS::NoValue" {
+			t.Errorf("%s (%s) has no PermissionsBoundary from the parameter", name, typ)
+		}
+		if typ == "AWS::Serverless::Function" {
+			for _, pol := range At(res.Content[i+1], "Properties", "Policies").Content {
+				if pol.Tag == "!If" { // a statement only when a condition holds
+					pol = At(pol, "1")
+				}
+				granted = append(granted, statementsOf(t, At(pol, "Statement"))...)
+			}
+		} else if pols := At(res.Content[i+1], "Properties", "Policies"); pols != nil {
+			granted = append(granted, policyStatements(t, tpl, name)...)
+		}
+	}
+	if n < 3 {
+		t.Fatalf("%d roles found, want the function's, the users' and API Gateway's", n)
+	}
+	boundary := statementsOf(t, LoadYAML(t, stageFile).Must(t, "Resources", "PermissionsBoundary", "Properties", "PolicyDocument", "Statement"))
+	for _, g := range granted {
+		for _, a := range g.actions {
+			if !slices.ContainsFunc(boundary, func(b statement) bool { return b.effect == "Allow" && slices.Contains(b.actions, a) }) {
+				t.Errorf("template.yaml gives %s (%s), which the boundary does not allow", a, g.sid)
+			}
+		}
+	}
+}
+
+// TestFirstDeployOnANewAccount: what a stage's first deploy needs of the
+// account is set up by deploy/github-oidc.yaml, once: API Gateway's log
+// role (prod's access logs fail without it), and artifacts kept long
+// enough that CloudFormation can roll back to them.
+func TestFirstDeployOnANewAccount(t *testing.T) {
+	oidc := LoadYAML(t, oidcFile)
+	oidc.Equal(t, "AWS::ApiGateway::Account", "Resources", "ApiGatewayAccount", "Type")
+	if v := oidc.Must(t, "Resources", "ApiGatewayAccount", "Properties", "CloudWatchRoleArn"); v.Tag != "!GetAtt" || v.Value != "ApiGatewayLogRole.Arn" {
+		t.Fatal("the account's API Gateway role is not deploy/'s")
+	}
+	oidc.Equal(t, "true", "Parameters", "SetApiGatewayLogRole", "Default")
+	days := oidc.Must(t, "Resources", "ArtifactsBucket", "Properties", "LifecycleConfiguration", "Rules", "0", "ExpirationInDays")
+	if days.Tag != "!Ref" || days.Value != "ArtifactRetentionDays" {
+		t.Fatal("the artifacts' expiry is not ArtifactRetentionDays")
+	}
+	for _, k := range []string{"Default", "MinValue"} {
+		if v, _ := strconv.Atoi(oidc.Value(t, "Parameters", "ArtifactRetentionDays", k)); v < 90 {
+			t.Fatalf("ArtifactRetentionDays %s is %d: under 90 days", k, v)
+		}
+	}
 }

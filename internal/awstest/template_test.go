@@ -845,3 +845,49 @@ func TestAlarmsWatchPublishedMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestDataSurvivesAMistake: both tables refuse a delete while
+// TableDeletionProtection is on (its default, and prod's), besides
+// outliving the stack and keeping point-in-time recovery; the attachments
+// bucket is versioned, and forgets old versions after
+// AttachmentVersionDays.
+func TestDataSurvivesAMistake(t *testing.T) {
+	d := LoadTemplate(t)
+	d.Equal(t, "true", "Parameters", "TableDeletionProtection", "Default")
+	for _, table := range []string{"NotesTable", "PurchasesTable"} {
+		p := d.Must(t, "Resources", table, "Properties", "DeletionProtectionEnabled")
+		if p.Tag != "!If" || At(p, "0").Value != "ProtectTables" || At(p, "1").Value != "true" || At(p, "2").Value != "false" {
+			t.Fatalf("%s's deletion protection is not TableDeletionProtection's", table)
+		}
+		d.Equal(t, "true", "Resources", table, "Properties", "PointInTimeRecoverySpecification", "PointInTimeRecoveryEnabled")
+		d.Equal(t, "Retain", "Resources", table, "DeletionPolicy")
+	}
+	for params, want := range map[string]bool{"false": false, "true": true} {
+		if got := d.Holds(t, "ProtectTables", map[string]string{"TableDeletionProtection": params}); got != want {
+			t.Fatalf("TableDeletionProtection=%s protects %v", params, got)
+		}
+	}
+	if !d.Holds(t, "ProtectTables", map[string]string{}) {
+		t.Fatal("the tables are not protected by default")
+	}
+	var cfg map[string]any
+	if _, err := toml.DecodeFile(filepath.Join(testenv.Root(), "samconfig.toml"), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	prod := cfg["prod"].(map[string]any)["deploy"].(map[string]any)["parameters"].(map[string]any)["parameter_overrides"].(string)
+	if !strings.Contains(prod, `TableDeletionProtection="true"`) {
+		t.Fatalf("prod's values do not protect the tables: %s", prod)
+	}
+
+	b := []string{"Resources", "AttachmentsBucket", "Properties"}
+	d.Equal(t, "Enabled", append(b, "VersioningConfiguration", "Status")...)
+	found := false
+	for _, r := range d.Must(t, append(b, "LifecycleConfiguration", "Rules")...).Content {
+		if n := At(r, "NoncurrentVersionExpiration", "NoncurrentDays"); n != nil {
+			found = n.Tag == "!Ref" && n.Value == "AttachmentVersionDays" && At(r, "Status").Value == "Enabled" && At(r, "TagFilters") == nil && At(r, "Prefix") == nil
+		}
+	}
+	if !found {
+		t.Fatal("old versions of every file do not expire after AttachmentVersionDays")
+	}
+}

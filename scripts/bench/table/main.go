@@ -107,6 +107,11 @@ func main() {
 		rows = append(rows, row{"local server throughput, GET /notes/{id}, 32 clients", fmt.Sprintf("%.0f req/s (p99 %.1f ms)", api, ap),
 			fmt.Sprintf("bare net/http %.0f req/s (p99 %.1f ms)", bare, bp), fmt.Sprintf("%.0f%%", 100*api/bare), "70%", yes(api/bare >= 0.7)})
 	}
+	if info, ok := get("BenchmarkLogBytes/INFO", "log-bytes/request"); ok {
+		warn, _ := get("BenchmarkLogBytes/WARN", "log-bytes/request")
+		rows = append(rows, row{"log written per warm request, LogLevel INFO (docs/costs.md)", fmt.Sprintf("%.0f bytes", info),
+			fmt.Sprintf("LogLevel WARN %.0f bytes", warn), "", "", ""})
+	}
 	fmt.Printf("make bench, %s\n\n", time.Now().UTC().Format("2006-01-02"))
 	fmt.Println("| figure | value | baseline (same run) | compared | target | |")
 	fmt.Println("|---|---|---|---|---|---|")
