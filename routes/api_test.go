@@ -294,9 +294,9 @@ func TestUnknownPathAndMethod(t *testing.T) {
 		}
 		resp.ErrorMessage(t)
 		for _, tc := range []struct{ method, path, allow string }{
-			{"DELETE", "/notes", "GET, POST"},
-			{"PATCH", "/notes/abc", "GET, PUT, DELETE"},
-			{"PUT", "/billing", "GET, POST"},
+			{"DELETE", "/notes", "GET, HEAD, POST"},
+			{"PATCH", "/notes/abc", "GET, HEAD, PUT, DELETE"},
+			{"PUT", "/billing", "GET, HEAD, POST"},
 			{"GET", "/billing/webhook", "POST"},
 		} {
 			resp := d.Do(t, apitest.Request{Method: tc.method, Path: tc.path, User: apitest.Alice})

@@ -36,7 +36,7 @@ func TestIndexAndContract(t *testing.T) {
 			if err := json.Unmarshal(resp.Body, &doc); err != nil || doc["openapi"] != "3.0.3" {
 				t.Fatalf("the document is not OpenAPI 3.0.3: %v", err)
 			}
-			if resp := d.Do(t, apitest.Request{Method: "POST", Path: "/openapi.json"}); resp.Status != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET" {
+			if resp := d.Do(t, apitest.Request{Method: "POST", Path: "/openapi.json"}); resp.Status != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET, HEAD" {
 				t.Fatalf("POST /openapi.json = %d Allow %q", resp.Status, resp.Header.Get("Allow"))
 			}
 		})

@@ -134,6 +134,9 @@ func (s *Server) handleMethodNotAllowed(mux *chi.Mux) http.HandlerFunc {
 		for _, m := range candidates {
 			if mux.Match(chi.NewRouteContext(), m, r.URL.Path) {
 				allow = append(allow, m)
+				if m == http.MethodGet {
+					allow = append(allow, http.MethodHead) // headAsGet
+				}
 			}
 		}
 		if len(allow) == 0 {
@@ -198,4 +201,47 @@ func isLabels(s string) bool {
 		}
 	}
 	return true
+}
+
+// headAsGet answers HEAD wherever GET is served (RFC 9110, 9.3.2): the
+// GET route runs, with the same status and headers, and its body is
+// dropped here, so that no front door (net/http, the Lambda adapter)
+// sends one.
+func headAsGet(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodHead {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if rctx := chi.RouteContext(r.Context()); rctx != nil {
+			rctx.RouteMethod = http.MethodGet
+		}
+		hw := &headWriter{ResponseWriter: w}
+		next.ServeHTTP(hw, r)
+		if !hw.wroteHeader {
+			// A front door that is not net/http (the Lambda adapter) needs
+			// the status set, as net/http would at the first Write.
+			hw.WriteHeader(http.StatusOK)
+		}
+	})
+}
+
+// headWriter is a ResponseWriter that sends headers and no body.
+type headWriter struct {
+	http.ResponseWriter
+	wroteHeader bool
+}
+
+// WriteHeader implements http.ResponseWriter.
+func (w *headWriter) WriteHeader(code int) {
+	if !w.wroteHeader {
+		w.wroteHeader = true
+		w.ResponseWriter.WriteHeader(code)
+	}
+}
+
+// Write drops the body, as if sent.
+func (w *headWriter) Write(p []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	return len(p), nil
 }

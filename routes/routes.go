@@ -138,7 +138,7 @@ func New(cfg Config) (http.Handler, error) {
 	}
 
 	r := chi.NewRouter()
-	r.Use(corsMW, s.recoverPanic, s.rejectUnreadable)
+	r.Use(corsMW, headAsGet, s.recoverPanic, s.rejectUnreadable)
 	s.routes(r)
 
 	// Request ids and logs wrap the router, so that the preflights

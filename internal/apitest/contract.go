@@ -20,6 +20,7 @@ import (
 
 var (
 	contractOnce   sync.Once
+	contractDoc    *openapi3.T
 	contractRouter routers.Router
 	contractErr    error
 )
@@ -28,20 +29,26 @@ var (
 // ready to match requests.
 func Contract(t testing.TB) (*openapi3.T, routers.Router) {
 	t.Helper()
-	var doc *openapi3.T
 	contractOnce.Do(func() {
-		doc, contractErr = openapi3.NewLoader().LoadFromData(routes.OpenAPI())
+		contractDoc, contractErr = openapi3.NewLoader().LoadFromData(routes.OpenAPI())
 		if contractErr == nil {
-			contractErr = doc.Validate(context.Background())
+			contractErr = contractDoc.Validate(context.Background())
 		}
 		if contractErr == nil {
-			contractRouter, contractErr = gorillamux.NewRouter(doc)
+			contractRouter, contractErr = gorillamux.NewRouter(contractDoc)
 		}
 	})
 	if contractErr != nil {
 		t.Fatalf("openapi.json: %v", contractErr)
 	}
-	return doc, contractRouter
+	return contractDoc, contractRouter
+}
+
+// ContractDoc is Contract's document.
+func ContractDoc(t testing.TB) *openapi3.T {
+	t.Helper()
+	doc, _ := Contract(t)
+	return doc
 }
 
 // Checked is a door whose every answer is held to the OpenAPI document:
@@ -62,6 +69,25 @@ func (c Checked) Do(t testing.TB, req Request) Response {
 func CheckContract(t testing.TB, req Request, resp Response) {
 	t.Helper()
 	_, router := Contract(t)
+	if req.Method == http.MethodHead {
+		// HEAD is GET's answer without its body (RFC 9110): the document
+		// describes GET, and the status must be one of GET's.
+		if len(resp.Body) != 0 {
+			t.Fatalf("HEAD %s answered a body: %.100s", req.Path, resp.Body)
+		}
+		get, _ := http.NewRequest(http.MethodGet, "http://127.0.0.1:3000"+req.Path, nil)
+		route, _, err := router.FindRoute(get)
+		if err != nil {
+			if resp.Status != http.StatusNotFound && resp.Status != http.StatusMethodNotAllowed {
+				t.Fatalf("HEAD %s: GET is no operation of openapi.json, yet HEAD answered %d", req.Path, resp.Status)
+			}
+			return
+		}
+		if route.Operation.Responses.Status(resp.Status) == nil && route.Operation.Responses.Default() == nil {
+			t.Fatalf("HEAD %s answered %d, which openapi.json does not give GET", req.Path, resp.Status)
+		}
+		return
+	}
 	hr := httptest.NewRequest(req.Method, "http://127.0.0.1:3000"+req.Path, strings.NewReader(req.Body))
 	for k, v := range req.Header {
 		hr.Header.Set(k, v)
