@@ -233,6 +233,13 @@ func TestBadInput(t *testing.T) {
 		{"attachment leading /", "POST", `{"content":"a","attachment":"/private/x/f.jpg"}`, "application/json", 400},
 		{"attachment control char", "POST", `{"content":"a","attachment":"f\u0000.jpg"}`, "application/json", 400},
 		{"attachment empty", "POST", `{"content":"a","attachment":""}`, "application/json", 400},
+		// Only keys POST /attachments could have issued: no backslash, no
+		// colon, no empty or dot segment.
+		{"attachment backslash", "POST", `{"content":"a","attachment":"x\\..\\f.jpg"}`, "application/json", 400},
+		{"attachment colon", "POST", `{"content":"a","attachment":"C:f.jpg"}`, "application/json", 400},
+		{"attachment dot segment", "POST", `{"content":"a","attachment":"./f.jpg"}`, "application/json", 400},
+		{"attachment empty segment", "POST", `{"content":"a","attachment":"x//f.jpg"}`, "application/json", 400},
+		{"PUT attachment backslash", "PUT", `{"content":"a","attachment":"f\\g"}`, "application/json", 400},
 		{"attachment over 1024 bytes", "POST", `{"content":"a","attachment":"` + strings.Repeat("k", 1025) + `"}`, "application/json", 400},
 		{"PUT invalid JSON", "PUT", `{`, "application/json", 400},
 		{"PUT text/plain", "PUT", `{"content":"a"}`, "text/plain", 415},

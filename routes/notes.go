@@ -79,10 +79,14 @@ func validateAttachment(a string) error {
 		return errorf(http.StatusBadRequest, "attachment must not contain control characters")
 	case strings.HasPrefix(a, "/"):
 		return errorf(http.StatusBadRequest, "attachment must be a key relative to your folder, not start with /")
+	case strings.ContainsAny(a, `\:`):
+		// No key POST /attachments issues has one (its file names have
+		// neither); a backslash is a separator to some clients.
+		return errorf(http.StatusBadRequest, `attachment must not contain \ or :`)
 	}
 	for _, seg := range strings.Split(a, "/") {
-		if seg == ".." {
-			return errorf(http.StatusBadRequest, "attachment must not contain a .. segment")
+		if seg == ".." || seg == "." || seg == "" {
+			return errorf(http.StatusBadRequest, "attachment must not contain an empty, . or .. segment")
 		}
 	}
 	return nil
