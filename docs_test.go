@@ -96,7 +96,9 @@ func TestDocsStayTrue(t *testing.T) {
 // TestRepositoryStandsAlone: nothing tracked points outside the
 // repository (a clone has only what it holds).
 func TestRepositoryStandsAlone(t *testing.T) {
-	out, err := exec.Command("git", "grep", "-n", "-I", "-e", "../shared", "-e", "SPEC.md", "--", ".", ":!docs_test.go").CombinedOutput()
+	// Spelled in two halves, so that this file does not hold what it looks for.
+	outside, spec := ".."+"/shared", "SPEC"+".md"
+	out, err := exec.Command("git", "grep", "-n", "-I", "-e", outside, "-e", spec, "--", ".").CombinedOutput()
 	if err == nil {
 		t.Fatalf("tracked files point outside the repository:\n%s", out)
 	}
