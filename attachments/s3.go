@@ -184,15 +184,15 @@ func (s *S3) Delete(ctx context.Context, key string) error {
 
 // Keep removes the pending tag of key (DeleteObjectTagging), so that the
 // lifecycle rule never sweeps it: a note names it now. A key with no file
-// behind it (a note may name one, as the original app allowed) has no tag
-// to remove, and is not an error. Any other failure is ErrUnavailable.
+// behind it is ErrNoFile (its upload never arrived, or was swept); any
+// other failure is ErrUnavailable.
 func (s *S3) Keep(ctx context.Context, key string) error {
 	u := s.objectURL(key)
 	u.RawQuery = "tagging="
 	_, err := s.call(ctx, http.MethodDelete, u)
 	var se *statusError
 	if errors.As(err, &se) && se.status == http.StatusNotFound {
-		return nil
+		return fmt.Errorf("untag %s: %w", key, ErrNoFile)
 	}
 	if err != nil {
 		return fmt.Errorf("untag %s: %w (%w)", key, ErrUnavailable, err)
@@ -226,6 +226,9 @@ func (s *S3) Pending(ctx context.Context, key string) (bool, error) {
 // ErrUnavailable: the bucket did not do what was asked, after the SDK's
 // retries; asking again later may work.
 var ErrUnavailable = errors.New("the bucket is unavailable")
+
+// ErrNoFile: the bucket has no file at the key.
+var ErrNoFile = errors.New("no file at this key")
 
 // List returns up to 1,000 keys under prefix after the continuation
 // token from (ListObjectsV2), and the token of the next page ("" when

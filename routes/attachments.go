@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -27,7 +28,7 @@ type Files interface {
 	// Delete removes a file; a missing one is not an error.
 	Delete(ctx context.Context, key string) error
 	// Keep removes a file's pending tag, so that it is never swept; a
-	// missing file is not an error, a failure wraps
+	// missing file wraps attachments.ErrNoFile, a failure
 	// attachments.ErrUnavailable.
 	Keep(ctx context.Context, key string) error
 	// List returns up to 1,000 keys under prefix after from, and where
@@ -223,18 +224,26 @@ func (s *Server) handleAttachmentGet(w http.ResponseWriter, r *http.Request) {
 // keepFile makes the file a note is about to name a kept one (see
 // Files.Keep), before the note is written: a saved file is never swept,
 // and if the bucket cannot say so now the note is not written either
-// (503 with Retry-After; nothing is half done). A key the files could not
-// hold has no file to keep.
+// (503 with Retry-After; nothing is half done). A key with no file behind
+// it (never uploaded, or swept) is refused with 400: a note names only a
+// file that is there.
 func (s *Server) keepFile(ctx context.Context, userID string, attachment *string) error {
 	if s.files == nil || attachment == nil {
 		return nil
 	}
 	key := objectKey(userID, *attachment)
 	if s.files.CheckKey(key) != nil {
-		return nil
+		return errNoUpload // no file can be there
 	}
-	return s.files.Keep(ctx, key)
+	err := s.files.Keep(ctx, key)
+	if errors.Is(err, attachments.ErrNoFile) {
+		return errNoUpload
+	}
+	return err
 }
+
+// errNoUpload is the answer to a note naming a file that is not there.
+var errNoUpload = errorf(http.StatusBadRequest, "attachment names no uploaded file: upload it first (POST /attachments, then PUT the file to its uploadUrl)")
 
 // deleteFile removes a file a note no longer names. The note change it
 // follows has already happened and stands: a failure is logged with the

@@ -165,6 +165,28 @@ func download(t *testing.T, d apitest.Door, user, noteID string) (int, []byte) {
 	return http.StatusOK, b
 }
 
+// storeFile puts body at user's key in the bucket, as an upload through
+// POST /attachments would.
+func (b bucket) storeFile(t testing.TB, user, key string, body []byte) {
+	t.Helper()
+	up, err := b.files.PresignUpload(context.Background(), "private/"+user+"/"+key, "image/jpeg", int64(len(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(up.Method, up.URL, bytes.NewReader(body))
+	for k, v := range up.Header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("storing %s = %d", key, resp.StatusCode)
+	}
+}
+
 func noteWith(t *testing.T, d apitest.Door, user, key string) apitest.Note {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{"content": "with a file", "attachment": key})
@@ -221,12 +243,9 @@ func testAttachmentFlow(t *testing.T, d apitest.Door, b bucket) {
 	if status, _ := download(t, d, b.bob, n.NoteID); status != http.StatusNotFound {
 		t.Fatalf("bob downloading alice's note = %d, want 404", status)
 	}
-	stolen := noteWith(t, d, b.bob, up.Key)
-	if status, _ := download(t, d, b.bob, stolen.NoteID); status != -http.StatusNotFound && status != -http.StatusForbidden {
-		t.Fatalf("bob's note naming alice's key downloads with %d, want the file server's 404", status)
-	}
-	if resp := d.Do(t, apitest.Request{Method: "DELETE", Path: "/notes/" + stolen.NoteID, User: b.bob}); resp.Status != http.StatusNoContent {
-		t.Fatalf("bob deleting his note = %d", resp.Status)
+	if resp := d.Do(t, apitest.Request{Method: "POST", Path: "/notes", Header: apitest.JSONHeader(), User: b.bob,
+		Body: `{"content":"stolen","attachment":"` + up.Key + `"}`}); resp.Status != http.StatusBadRequest {
+		t.Fatalf("bob's note naming alice's key = %d, want 400: his folder has no such file", resp.Status)
 	}
 	if !b.exists(t, "private/"+b.alice+"/"+up.Key) {
 		t.Fatal("bob deleting his note that named alice's key deleted alice's file")
@@ -385,7 +404,10 @@ func (f *failingFiles) Delete(ctx context.Context, key string) error {
 // key, and the note change it follows is neither lost nor undone.
 func TestFileDeleteFailure(t *testing.T) {
 	var logs testenv.Buffer
-	ff := &failingFiles{Files: localBucket(t).files}
+	b := localBucket(t)
+	b.storeFile(t, apitest.Alice, "1603846842984-a.jpg", []byte("a"))
+	b.storeFile(t, apitest.Alice, "1603846842985-b.jpg", []byte("b"))
+	ff := &failingFiles{Files: b.files}
 	s := defaults()
 	s.files = ff
 	s.log = slog.New(slog.NewJSONHandler(&logs, nil))

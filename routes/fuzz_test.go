@@ -49,7 +49,9 @@ type fuzzAPI struct {
 func newFuzzAPI(f *testing.F) fuzzAPI {
 	s := defaults()
 	s.billing = approvingBiller{}
-	s.files = localBucket(f).files
+	b := localBucket(f)
+	b.storeFile(f, apitest.Alice, "1603846842984-a.jpg", []byte("a"))
+	s.files = b.files
 	h := s.handler(f, openBolt(f), routes.IdentityLocal)
 	rec := serve(h, "POST", "/notes", `{"content":"alice's secret","attachment":"1603846842984-a.jpg"}`, apitest.Alice, nil)
 	var n apitest.Note

@@ -59,10 +59,20 @@ func TestPendingUploads(t *testing.T) {
 		if resp.Status != http.StatusOK || b.pending(t, "private/"+b.alice+"/"+up2.Key) {
 			t.Fatalf("update naming an upload = %d, and it is still pending", resp.Status)
 		}
-		// A key with no file behind it, as the original app allowed.
-		if resp := d.Do(t, apitest.Request{Method: "POST", Path: "/notes", Header: apitest.JSONHeader(), User: b.alice,
-			Body: `{"content":"x","attachment":"1603846842984-never-uploaded.jpg"}`}); resp.Status != http.StatusCreated {
-			t.Fatalf("a note naming no file = %d %s", resp.Status, resp.Body)
+		// A key with no file behind it (never uploaded, or swept) is
+		// refused, on create and on update: a note's download never leads
+		// to nothing.
+		for _, req := range []apitest.Request{
+			{Method: "POST", Path: "/notes", Body: `{"content":"x","attachment":"1603846842984-never-uploaded.jpg"}`},
+			{Method: "PUT", Path: "/notes/" + n.NoteID, Body: `{"content":"x","attachment":"1603846842984-never-uploaded.jpg"}`},
+		} {
+			req.Header, req.User = apitest.JSONHeader(), b.alice
+			if resp := d.Do(t, req); resp.Status != http.StatusBadRequest || !strings.Contains(resp.ErrorMessage(t), "upload it first") {
+				t.Fatalf("%s naming no file = %d %s", req.Method, resp.Status, resp.Body)
+			}
+		}
+		if got := d.Do(t, apitest.Request{Method: "GET", Path: "/notes/" + n.NoteID, User: b.alice}); !strings.Contains(string(got.Body), up2.Key) {
+			t.Fatalf("a refused update changed the note: %s", got.Body)
 		}
 	})
 }
