@@ -98,8 +98,10 @@ deploy:
 
 ## lint: formatting, every go.mod and go.sum tidy, vet and staticcheck
 ## (pinned in go.mod as a tool), each with the local build's tags and the
-## release build's, and actionlint on the GitHub workflow (pinned in
-## scripts/tools) (CI runs it with make test)
+## release build's, actionlint on the GitHub workflow (pinned in
+## scripts/tools), and Redocly's recommended rules on routes/openapi.json,
+## every warning an error (redocly.yaml; the CLI pinned in scripts/openapi)
+## (CI runs it with make test)
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	@for m in . scripts/tools; do (cd $$m && $(GO) mod tidy -diff) || \
@@ -109,6 +111,8 @@ lint:
 	$(GO) tool staticcheck ./...
 	$(GO) tool staticcheck -tags $(LAMBDA_TAGS) ./...
 	cd scripts/tools && $(GO) tool actionlint $(CURDIR)/.github/workflows/*.yml
+	npm ci --prefix scripts/openapi --no-audit --no-fund --loglevel=error
+	REDOCLY_TELEMETRY=off scripts/openapi/node_modules/.bin/redocly lint routes/openapi.json --format stylish
 
 ## bench: every benchmark with its count, then one table of each figure
 ## against its baseline of the same run and its target (bench.out keeps the
