@@ -89,7 +89,7 @@ func (p uploadPayload) validate() (size int64, err error) {
 		return 0, errorf(http.StatusBadRequest, "contentType must be a media type such as image/jpeg (type/subtype, no parameters)")
 	}
 	raw := bytes.TrimSpace(p.Size)
-	n, perr := strconv.ParseInt(string(raw), 10, 64)
+	n, perr := wholeNumber(raw)
 	if len(raw) == 0 || string(raw) == "null" || perr != nil || n < 1 || n > maxUploadBytes {
 		return 0, errorf(http.StatusBadRequest, "size must be a whole number of bytes from 1 to %d", maxUploadBytes)
 	}

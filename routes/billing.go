@@ -64,13 +64,18 @@ func (p billingPayload) storage() (int64, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return 0, errorf(http.StatusBadRequest, "storage is required: the number of notes to pay for")
 	}
-	text := string(raw)
+	var n int64
+	var err error
 	if raw[0] == '"' {
+		// A numeric string, as the original frontend sends: digits only.
+		var text string
 		if err := json.Unmarshal(raw, &text); err != nil {
 			return 0, errorf(http.StatusBadRequest, "storage must be a whole number of notes")
 		}
+		n, err = strconv.ParseInt(text, 10, 64)
+	} else {
+		n, err = wholeNumber(raw)
 	}
-	n, err := strconv.ParseInt(text, 10, 64)
 	var numErr *strconv.NumError
 	switch {
 	case errors.As(err, &numErr) && errors.Is(numErr.Err, strconv.ErrRange), err == nil && n > billing.MaxStorage:

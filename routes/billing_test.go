@@ -88,7 +88,9 @@ func TestBillingBadInput(t *testing.T) {
 				{"huge", `{"storage":1000000000000,"source":"tok_visa"}`, nil, 400},
 				{"over int64", `{"storage":"99999999999999999999999","source":"tok_visa"}`, nil, 400},
 				{"just over the bound", `{"storage":100001,"source":"tok_visa"}`, nil, 400},
-				{"exponent", `{"storage":1e3,"source":"tok_visa"}`, nil, 400},
+				// 1e3 is the whole number 1000 (TestIntegerRules); these are not.
+				{"exponent string", `{"storage":"1e3","source":"tok_visa"}`, nil, 400},
+				{"exponent fraction", `{"storage":15e-1,"source":"tok_visa"}`, nil, 400},
 				{"boolean", `{"storage":true,"source":"tok_visa"}`, nil, 400},
 				{"null", `{"storage":null,"source":"tok_visa"}`, nil, 400},
 				{"array", `{"storage":[21],"source":"tok_visa"}`, nil, 400},

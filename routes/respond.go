@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/scratch-notes/notes-api/attachments"
@@ -180,4 +182,26 @@ func jsonKind(kind string) string {
 	default:
 		return "of another type"
 	}
+}
+
+// maxExactWhole is the largest whole number a JSON number written with a
+// fraction or an exponent (21.0, 1e3) is taken as: beyond 2^53 a float64
+// no longer holds every whole number.
+const maxExactWhole = 1 << 53
+
+// wholeNumber reads a JSON number whose value is whole, as JSON Schema's
+// integer is judged by the validators a client checks against
+// openapi.json (Ajv, kin-openapi): 21, 21.0 and 1e3 are whole numbers,
+// 21.5 and "21" are not. raw is a JSON value the decoder has read (so
+// never Go's own float syntax: inf, hex, _). The range is the caller's.
+func wholeNumber(raw []byte) (int64, error) {
+	s := string(raw)
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return n, nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f != math.Trunc(f) || math.Abs(f) > maxExactWhole {
+		return 0, fmt.Errorf("%.20q is not a whole number", s)
+	}
+	return int64(f), nil
 }
