@@ -6,7 +6,7 @@ GO      ?= go
 PORT    ?= 3000
 BIN     := bin
 
-.PHONY: deploy run run-dynamo dynalite demo web examples reconcile web-config test fuzz load build build-NotesFunction lint bench clean
+.PHONY: openapi-tools types deploy run run-dynamo dynalite demo web examples reconcile web-config test fuzz load build build-NotesFunction lint bench clean
 
 ## run: the API on http://127.0.0.1:$(PORT), notes in ./notes.db
 run:
@@ -28,6 +28,17 @@ web:
 examples:
 	@[ -f docs/examples/node_modules/.package-lock.json ] && [ docs/examples/node_modules/.package-lock.json -nt docs/examples/package-lock.json ] || \
 		npm ci --prefix docs/examples --no-audit --no-fund --loglevel=error
+
+## openapi-tools: Redocly CLI, openapi-typescript and TypeScript, pinned, in
+## scripts/openapi/node_modules (make lint and make test use them)
+openapi-tools:
+	@[ -f scripts/openapi/node_modules/.package-lock.json ] && [ scripts/openapi/node_modules/.package-lock.json -nt scripts/openapi/package-lock.json ] || \
+		npm ci --prefix scripts/openapi --no-audit --no-fund --loglevel=error
+
+## types: web/api.d.ts, the TypeScript types of routes/openapi.json, which
+## web/client.js's JSDoc names (commit it; a test fails when it falls behind)
+types: openapi-tools
+	scripts/openapi/node_modules/.bin/openapi-typescript routes/openapi.json -o web/api.d.ts
 
 ## reconcile: records the Stripe events of the last three days the webhook
 ## missed, into NOTES_DB (or NOTES_TABLE's), with STRIPE_SECRET_KEY; with no
@@ -101,7 +112,8 @@ deploy:
 ## release build's, actionlint on the GitHub workflow (pinned in
 ## scripts/tools), and Redocly's recommended rules on routes/openapi.json,
 ## every warning an error (redocly.yaml; the CLI pinned in scripts/openapi)
-## (CI runs it with make test)
+## and TypeScript's check of web/client.js against web/api.d.ts (JSDoc types,
+## no build step) (CI runs it with make test)
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	@for m in . scripts/tools; do (cd $$m && $(GO) mod tidy -diff) || \
@@ -111,8 +123,9 @@ lint:
 	$(GO) tool staticcheck ./...
 	$(GO) tool staticcheck -tags $(LAMBDA_TAGS) ./...
 	cd scripts/tools && $(GO) tool actionlint $(CURDIR)/.github/workflows/*.yml
-	npm ci --prefix scripts/openapi --no-audit --no-fund --loglevel=error
+	@$(MAKE) -s openapi-tools
 	REDOCLY_TELEMETRY=off scripts/openapi/node_modules/.bin/redocly lint routes/openapi.json --format stylish
+	scripts/openapi/node_modules/.bin/tsc -p web/jsconfig.json
 
 ## bench: every benchmark with its count, then one table of each figure
 ## against its baseline of the same run and its target (bench.out keeps the

@@ -16,7 +16,8 @@
 #
 # and installs Debian's chromium for the browser tests when it is missing
 # and this is root with apt, and the page's libraries and those of the
-# frontend examples (npm ci in web/ and docs/examples/).
+# frontend examples and the OpenAPI tools (npm ci in web/, docs/examples/
+# and scripts/openapi/).
 #
 # A server that cannot be installed or started is left out: the tests that
 # need it skip loudly, or fail when CI=true.
@@ -114,6 +115,7 @@ install_web() {
 	command -v npm >/dev/null || { echo "with-services: npm not found: the page's libraries are missing" >&2; return; }
 	make -s web >&2 || echo "with-services: npm ci in web/ failed" >&2
 	make -s examples >&2 || echo "with-services: npm ci in docs/examples/ failed" >&2
+	make -s openapi-tools >&2 || echo "with-services: npm ci in scripts/openapi/ failed" >&2
 }
 
 install_chromium

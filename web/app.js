@@ -21,9 +21,11 @@ const maxFileBytes = 5_000_000;
 // pageSize is how many notes one "More" brings.
 const pageSize = 20;
 
+/** web/config.json (make web-config writes it): empty locally.
+ * @type {Partial<import("./auth.js").AuthConfig> & {apiUrl?: string, stripePublishableKey?: string}} */
 const config = await fetch("config.json").then((r) => (r.ok ? r.json() : {})).catch(() => ({}));
 const apiUrl = config.apiUrl || "http://127.0.0.1:3000";
-const auth = config.userPoolId ? createAuth({ ...config, apiUrl }) : null;
+const auth = config.userPoolId ? createAuth(/** @type {import("./auth.js").AuthConfig} */ ({ ...config, apiUrl })) : null;
 const client = createClient(apiUrl, auth ? auth.fetch : undefined);
 $("api").textContent = apiUrl;
 

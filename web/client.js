@@ -5,16 +5,21 @@
 // not be reached at all.
 
 /**
- * @typedef {{userId: string, noteId: string, content: string, attachment: string | null, createdAt: number, updatedAt?: number}} Note
- * @typedef {{content: string, attachment?: string | null}} NoteInput
+ * The types are those of routes/openapi.json, made into api.d.ts by
+ * `make types` (a test fails when it falls behind the document);
+ * `make lint` checks this file against them with TypeScript.
+ * @typedef {import("./api").components["schemas"]} Schemas
+ * @typedef {Schemas["Note"]} Note
+ * @typedef {Schemas["NoteInput"]} NoteInput
  * @typedef {{notes: Note[], nextCursor: string}} NotePage
- * @typedef {{key: string, uploadUrl: string, method: string, headers: Record<string, string>, expiresAt: number}} Upload
- * @typedef {{url: string, expiresAt: number}} Download
- * @typedef {{id: string, storage: number, amount: number, createdAt: number, state?: string}} Purchase
- * @typedef {{storage: number, purchases: Purchase[]}} Billing
- * @typedef {{paymentIntentId: string, clientSecret: string, amount: number, storage: number, status: string}} PaymentIntent
- * @typedef {{identityId: string, notes: number, attachments: number, storagePaid: number, freeNotes?: number | null, allowance?: number | null}} Me
- * @typedef {{identityId: string, notes: (Note & {download: string | null})[], purchases: Purchase[]}} ExportPage
+ * @typedef {Schemas["UploadInput"]} UploadInput
+ * @typedef {Schemas["Upload"]} Upload
+ * @typedef {Schemas["Download"]} Download
+ * @typedef {Schemas["Purchase"]} Purchase
+ * @typedef {Schemas["BillingSummary"]} Billing
+ * @typedef {Schemas["PaymentIntent"]} PaymentIntent
+ * @typedef {Schemas["Me"]} Me
+ * @typedef {Schemas["Export"]} ExportPage
  * @typedef {(input: string, init?: RequestInit) => Promise<Response>} Fetch
  */
 
@@ -90,7 +95,7 @@ export function createClient(baseUrl, fetchFn = (input, init) => fetch(input, in
     async updateNote(noteId, note) { return (await call("PUT", `/notes/${id(noteId)}`, note)).data; },
     /** @param {string} noteId @returns {Promise<void>} */
     async deleteNote(noteId) { await call("DELETE", `/notes/${id(noteId)}`); },
-    /** @param {{fileName: string, contentType: string, size: number}} file @returns {Promise<Upload>} */
+    /** @param {UploadInput} file @returns {Promise<Upload>} */
     async createUpload(file) { return (await call("POST", "/attachments", file)).data; },
     /** @param {string} noteId @returns {Promise<Download>} */
     async getDownload(noteId) { return (await call("GET", `/notes/${id(noteId)}/attachment`)).data; },
