@@ -423,12 +423,7 @@ func openFiles(c config, awsCfg func() (aws.Config, error), log *slog.Logger) (r
 // store the configuration names: what the template's schedule does
 // deployed.
 func reconcile(getenv func(string) string, log *slog.Logger) error {
-	c, err := loadConfig(getenv)
-	if err != nil {
-		return err
-	}
-	awsCfg := sync.OnceValues(func() (aws.Config, error) { return loadAWS(context.Background(), getenv) })
-	notes, closeStore, err := openStore(c, awsCfg)
+	c, awsCfg, notes, closeStore, err := open(getenv)
 	if err != nil {
 		return err
 	}
@@ -441,14 +436,20 @@ func reconcile(getenv func(string) string, log *slog.Logger) error {
 	return err
 }
 
-func run(getenv func(string) string, log *slog.Logger) error {
+// open reads the configuration and opens the store it names; the AWS
+// configuration is loaded once, on first use, for every AWS client.
+func open(getenv func(string) string) (config, func() (aws.Config, error), notesStore, func() error, error) {
 	c, err := loadConfig(getenv)
 	if err != nil {
-		return err
+		return c, nil, nil, nil, err
 	}
-	// Loaded once, on first use, for every AWS client.
 	awsCfg := sync.OnceValues(func() (aws.Config, error) { return loadAWS(context.Background(), getenv) })
 	notes, closeStore, err := openStore(c, awsCfg)
+	return c, awsCfg, notes, closeStore, err
+}
+
+func run(getenv func(string) string, log *slog.Logger) error {
+	c, awsCfg, notes, closeStore, err := open(getenv)
 	if err != nil {
 		return err
 	}
