@@ -200,6 +200,20 @@ func (s *S3) Keep(ctx context.Context, key string) error {
 	return nil
 }
 
+// Exists reports whether the bucket has a file at key (HeadObject, which
+// s3:GetObject allows). A failure to tell is ErrUnavailable.
+func (s *S3) Exists(ctx context.Context, key string) (bool, error) {
+	_, err := s.call(ctx, http.MethodHead, s.objectURL(key))
+	var se *statusError
+	if errors.As(err, &se) && se.status == http.StatusNotFound {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("head %s: %w (%w)", key, ErrUnavailable, err)
+	}
+	return true, nil
+}
+
 // Pending reports whether key carries the pending tag (GetObjectTagging):
 // an upload no note has named yet. For tests and operators; the API never
 // reads it.

@@ -25,6 +25,9 @@ type Files interface {
 	PresignUpload(ctx context.Context, key, contentType string, size int64) (attachments.Presigned, error)
 	// PresignDownload signs a GET.
 	PresignDownload(ctx context.Context, key string) (attachments.Presigned, error)
+	// Exists reports whether a file is at key; a failure to tell wraps
+	// attachments.ErrUnavailable.
+	Exists(ctx context.Context, key string) (bool, error)
 	// Delete removes a file; a missing one is not an error.
 	Delete(ctx context.Context, key string) error
 	// Keep removes a file's pending tag, so that it is never swept; a
@@ -211,6 +214,16 @@ func (s *Server) handleAttachmentGet(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := s.files.CheckKey(objectKey(userIDFrom(r.Context()), *n.Attachment)); err != nil {
 		s.writeError(w, r, errorf(http.StatusNotFound, "this note's attachment is not a file that can be kept here: %v", err))
+		return
+	}
+	// A note saved before files were checked, or whose file was removed
+	// by hand, must not hand out a link to nothing.
+	switch there, err := s.files.Exists(r.Context(), objectKey(userIDFrom(r.Context()), *n.Attachment)); {
+	case err != nil:
+		s.writeError(w, r, err)
+		return
+	case !there:
+		s.writeError(w, r, errorf(http.StatusNotFound, "this note's file is missing: it was never uploaded, or was removed"))
 		return
 	}
 	down, err := s.files.PresignDownload(r.Context(), objectKey(userIDFrom(r.Context()), *n.Attachment))

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -439,4 +440,43 @@ func (b bucket) pending(t *testing.T, key string) bool {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// unsureFiles cannot tell whether a file is there.
+type unsureFiles struct{ routes.Files }
+
+func (unsureFiles) Exists(context.Context, string) (bool, error) {
+	return false, fmt.Errorf("head: %w (connection reset by peer)", attachments.ErrUnavailable)
+}
+
+// TestMissingFile: a note whose file is gone (removed by hand, or saved
+// before files were checked) answers 404 on GET /notes/{id}/attachment,
+// never a link to nothing; a bucket that cannot tell is a 503 with
+// Retry-After.
+func TestMissingFile(t *testing.T) {
+	eachBucket(t, func(t *testing.T, d apitest.Door, b bucket, _ setup) {
+		up := presign(t, d, b.alice, "gone.txt", "text/plain", 4)
+		put(t, up, []byte("gone"))
+		n := noteWith(t, d, b.alice, up.Key)
+		if status, _ := download(t, d, b.alice, n.NoteID); status != http.StatusOK {
+			t.Fatalf("download before = %d", status)
+		}
+		if err := b.files.Delete(context.Background(), "private/"+b.alice+"/"+up.Key); err != nil {
+			t.Fatal(err)
+		}
+		resp := d.Do(t, apitest.Request{Method: "GET", Path: "/notes/" + n.NoteID + "/attachment", User: b.alice})
+		if resp.Status != http.StatusNotFound || !strings.Contains(resp.ErrorMessage(t), "file is missing") {
+			t.Fatalf("download of a missing file = %d %s, want 404", resp.Status, resp.Body)
+		}
+	})
+	b := localBucket(t)
+	b.storeFile(t, apitest.Alice, "1603846842984-a.jpg", []byte("a"))
+	s := defaults()
+	s.files = unsureFiles{b.files}
+	d := doors(t, s)["v1"]
+	n := noteWith(t, d, apitest.Alice, "1603846842984-a.jpg")
+	resp := d.Do(t, apitest.Request{Method: "GET", Path: "/notes/" + n.NoteID + "/attachment", User: apitest.Alice})
+	if resp.Status != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || strings.Contains(string(resp.Body), "reset") {
+		t.Fatalf("download when the bucket cannot tell = %d %s, want 503 with Retry-After and no internal text", resp.Status, resp.Body)
+	}
 }

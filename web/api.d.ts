@@ -866,10 +866,24 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
-            404: components["responses"]["NoteNotFound"];
+            /** @description No such note for this caller, the note has no attachment, or its file is missing (never uploaded, or removed). */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "this note's file is missing: it was never uploaded, or was removed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             405: components["responses"]["MethodNotAllowed"];
             500: components["responses"]["InternalError"];
-            /** @description No bucket is configured, or the notes store is busy. */
+            /** @description No bucket is configured, the bucket cannot say whether the file is there, or the notes store is busy: retry after Retry-After seconds. */
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
