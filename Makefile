@@ -123,7 +123,7 @@ lint:
 	$(GO) tool staticcheck ./...
 	$(GO) tool staticcheck -tags $(LAMBDA_TAGS) ./...
 	cd scripts/tools && $(GO) tool actionlint $(CURDIR)/.github/workflows/*.yml
-	@$(MAKE) -s openapi-tools
+	@$(MAKE) -s openapi-tools web
 	REDOCLY_TELEMETRY=off scripts/openapi/node_modules/.bin/redocly lint routes/openapi.json --format stylish
 	scripts/openapi/node_modules/.bin/tsc -p web/jsconfig.json
 
