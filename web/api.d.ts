@@ -416,7 +416,7 @@ export interface components {
             content: {
                 /**
                  * @example {
-                 *       "error": "content is required: a string (it may be empty)"
+                 *       "error": "content is required: a string"
                  *     }
                  */
                 "application/json": components["schemas"]["Error"];
@@ -431,7 +431,7 @@ export interface components {
             content: {
                 /**
                  * @example {
-                 *       "error": "no identity: sign the request (SigV4), or send X-Dev-Identity-Id locally"
+                 *       "error": "request has no identity: sign it with the credentials of a Cognito identity"
                  *     }
                  */
                 "application/json": components["schemas"]["Error"];
@@ -493,7 +493,7 @@ export interface components {
             content: {
                 /**
                  * @example {
-                 *       "error": "the body must be application/json"
+                 *       "error": "Content-Type must be application/json"
                  *     }
                  */
                 "application/json": components["schemas"]["Error"];
@@ -508,7 +508,7 @@ export interface components {
             content: {
                 /**
                  * @example {
-                 *       "error": "internal error (request 4f1c2a7e-3b5d-4e6f-8a9b-0c1d2e3f4a5b); the details are in the log"
+                 *       "error": "internal error (request id 4f1c2a7e-3b5d-4e6f-8a9b-0c1d2e3f4a5b)"
                  *     }
                  */
                 "application/json": components["schemas"]["Error"];
@@ -708,7 +708,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "error": "you keep 31 notes, all your allowance (10 free, 21 paid): buy more storage with POST /billing to add notes"
+                     *       "error": "you may keep 31 notes (10 free and 21 paid for) and you keep 31: buy more storage with POST /billing, or delete a note"
                      *     }
                      */
                     "application/json": components["schemas"]["Error"];
@@ -893,7 +893,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "error": "no bucket is configured for attachments"
+                     *       "error": "attachments are not configured"
                      *     }
                      */
                     "application/json": components["schemas"]["Error"];
@@ -958,7 +958,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "error": "no bucket is configured for attachments"
+                     *       "error": "attachments are not configured"
                      *     }
                      */
                     "application/json": components["schemas"]["Error"];
@@ -1240,7 +1240,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "error": "the body is larger than 1 MiB"
+                     *       "error": "request body is larger than 1048576 bytes"
                      *     }
                      */
                     "application/json": components["schemas"]["Error"];
